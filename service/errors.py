@@ -1,0 +1,94 @@
+"""One error family for the whole service.
+
+Every error has a stable machine-readable ``code``, a human ``message`` and the
+HTTP status it maps to when it reaches a caller. Errors raised inside a worker
+are stored on the job as ``{"code", "message"}``; the same codes appear there.
+
+    DragomanError                     (500 internal_error)
+    ├── PermanentError                a retry will not help; the job fails
+    │   ├── InvalidInput              (422 invalid_input)
+    │   ├── UnsupportedLanguage       (422 unsupported_language)
+    │   ├── TextTooLong               (413 text_too_long)
+    │   ├── NotFound                  (404 not_found)
+    │   ├── Conflict                  (409 conflict)
+    │   ├── ModelUnavailable          (503 model_unavailable)
+    │   └── JobTimeout                (504 timeout)
+    └── TransientError                a retry may help; tasks retry with backoff
+        ├── BrokerUnavailable         (503 broker_unavailable)
+        └── DatabaseUnavailable       (503 database_unavailable)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DragomanError(Exception):
+    """Base of all errors the service reports to callers."""
+
+    code: ClassVar[str] = "internal_error"
+    status_code: ClassVar[int] = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class PermanentError(DragomanError):
+    """The same request will fail the same way; do not retry."""
+
+
+class TransientError(DragomanError):
+    """A dependency is briefly unavailable; retrying later may succeed."""
+
+    status_code = 503
+
+
+class InvalidInput(PermanentError):
+    code = "invalid_input"
+    status_code = 422
+
+
+class UnsupportedLanguage(PermanentError):
+    code = "unsupported_language"
+    status_code = 422
+
+
+class TextTooLong(PermanentError):
+    code = "text_too_long"
+    status_code = 413
+
+
+class NotFound(PermanentError):
+    code = "not_found"
+    status_code = 404
+
+
+class Conflict(PermanentError):
+    code = "conflict"
+    status_code = 409
+
+
+class ModelUnavailable(PermanentError):
+    code = "model_unavailable"
+    status_code = 503
+
+
+class JobTimeout(PermanentError):
+    code = "timeout"
+    status_code = 504
+
+
+class BrokerUnavailable(TransientError):
+    code = "broker_unavailable"
+
+
+class DatabaseUnavailable(TransientError):
+    code = "database_unavailable"
