@@ -1,0 +1,35 @@
+# Quick start: `make run` serves the API with a worker on http://127.0.0.1:8000,
+# `make test` runs the whole suite. Both create .venv and install on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# A CPU build of PyTorch; pick another build (CUDA, other version) here.
+TORCH_SPEC ?= torch==2.13.0
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/dragoman serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check service worker tests
+	$(VENV)/bin/ruff format --check service worker tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,40 @@
+"""The contract between the API and the workers: task and queue names.
+
+The API sends tasks by name and never imports ``worker``; a task message carries
+only the job id, and the worker re-reads the job from the database.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskName(StrEnum):
+    PROCESS_JOB = "dragoman.process_job"
+
+
+class QueueName(StrEnum):
+    JOBS = "dragoman.jobs"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class TranslationStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TRANSLATABLE_FIELDS = ("title", "summary", "body")

@@ -1,0 +1,100 @@
+"""The Celery side the API needs: configuration shared with workers, and sending by name.
+
+This module knows task names only (``service.contract``); it never imports the
+worker, so the API process stays free of torch and transformers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from service.contract import QueueName, TaskName
+from service.errors import BrokerUnavailable
+from service.settings import Settings
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings shared by the API (producer) and the workers (consumers)."""
+    transport_options: dict[str, Any] = settings.broker_transport_options()
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        # Redis redelivers an unacknowledged message after this many seconds; it
+        # must outlast the longest job or a slow job would run twice.
+        transport_options["visibility_timeout"] = settings.task_time_limit + 600
+        transport_options["socket_connect_timeout"] = settings.broker_publish_timeout
+        transport_options["socket_timeout"] = max(settings.broker_publish_timeout, 10)
+    return {
+        "broker_url": settings.effective_broker_url,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": settings.broker_publish_timeout,
+        "task_default_queue": QueueName.JOBS.value,
+        "task_routes": {TaskName.PROCESS_JOB.value: {"queue": QueueName.JOBS.value}},
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_backend": None,
+        "task_ignore_result": True,
+        # Long ML tasks: acknowledge after the work is done so a killed worker's
+        # job is redelivered, and take one message at a time so a busy worker
+        # does not sit on jobs another worker could run.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
+        "worker_concurrency": settings.worker_concurrency,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+        "broker_heartbeat": 0 if settings.uses_embedded_broker else 60,
+    }
+
+
+def make_producer(settings: Settings) -> Celery:
+    """A Celery app used only to send tasks."""
+    app = Celery("dragoman-api", set_as_current=False)
+    app.conf.update(celery_config(settings))
+    return app
+
+
+class JobQueue:
+    """Sends jobs to the workers; built once in the API's lifespan."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = make_producer(settings)
+
+    def send_job(self, job_id: str) -> None:
+        """Queue a job by id, raising ``BrokerUnavailable`` if the broker refuses."""
+        try:
+            self.app.send_task(
+                TaskName.PROCESS_JOB.value,
+                args=[job_id],
+                queue=QueueName.JOBS.value,
+                task_id=job_id,
+                retry=True,
+                retry_policy={
+                    "max_retries": 2,
+                    "interval_start": 0.2,
+                    "interval_step": 0.5,
+                    "interval_max": 1.0,
+                },
+            )
+        except (KombuOperationalError, OSError, ConnectionError) as exc:
+            raise BrokerUnavailable(
+                "The job queue is not reachable; nothing was stored. Try again shortly."
+            ) from exc
+
+    def ping(self) -> None:
+        """Check the broker accepts connections, raising ``BrokerUnavailable`` if not."""
+        try:
+            with self.app.connection_for_write() as connection:
+                connection.ensure_connection(
+                    max_retries=1, timeout=self.settings.broker_publish_timeout
+                )
+        except (KombuOperationalError, OSError, ConnectionError) as exc:
+            raise BrokerUnavailable("The job queue is not reachable.") from exc
+
+    def close(self) -> None:
+        self.app.close()

@@ -1,0 +1,129 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from service.contract import JobStatus, TranslationStatus
+
+Field_ = Literal["title", "summary", "body"]
+
+
+class SummaryOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sentences: int = Field(default=3, ge=1, description="How many sentences the summary has.")
+
+
+class JobCreate(BaseModel):
+    """An article to summarise and translate."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Iran's Leader Says All Azerbaijani Territories Must Be 'Liberated'",
+                    "text": "Iran's Supreme Leader Ali Khamenei has said ...",
+                    "source_language": "auto",
+                    "target_languages": ["az", "fa", "hy"],
+                    "summary": {"sentences": 3},
+                    "translate": ["title", "summary"],
+                }
+            ]
+        },
+    )
+
+    title: str | None = Field(default=None, max_length=2000)
+    text: str = Field(description="The article body; paragraphs separated by blank lines.")
+    source_language: str = Field(default="auto", max_length=35)
+    target_languages: list[str] = Field(min_length=1, max_length=64)
+    summary: SummaryOptions | None = Field(default_factory=SummaryOptions)
+    translate: list[Field_] = Field(default_factory=lambda: ["title", "summary"], max_length=3)
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be empty")
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _blank_title_is_none(cls, value: str | None) -> str | None:
+        return value if value and value.strip() else None
+
+    @field_validator("target_languages")
+    @classmethod
+    def _codes_are_strings(cls, value: list[str]) -> list[str]:
+        if any(len(code) > 35 for code in value):
+            raise ValueError("language codes are at most 35 characters")
+        return value
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+class SummaryOut(BaseModel):
+    text: str
+    sentences: list[str]
+
+
+class TranslationOut(BaseModel):
+    status: TranslationStatus
+    direction: Literal["ltr", "rtl"] | None = None
+    title: str | None = None
+    summary: str | None = None
+    body: str | None = None
+    error: ErrorInfo | None = None
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+
+
+class JobOut(BaseModel):
+    id: str
+    status: JobStatus
+    title: str | None
+    source_language: str
+    detected_language: str | None
+    detected_confidence: float | None
+    target_languages: list[str]
+    translate: list[str]
+    summary: SummaryOut | None
+    translations: dict[str, TranslationOut]
+    progress: Progress
+    error: ErrorInfo | None
+    attempts: int
+    model: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+class JobList(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class LanguageOut(BaseModel):
+    code: str
+    name: str
+    direction: Literal["ltr", "rtl"]
+
+
+class LanguagesOut(BaseModel):
+    model: str
+    languages: list[LanguageOut]
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorInfo

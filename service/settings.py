@@ -1,0 +1,110 @@
+"""Service settings: one object, read from ``DRAGOMAN_*`` environment variables.
+
+Validated at start-up; a bad value fails loudly instead of falling back.
+The embedded defaults need no server: SQLite for the store and a
+filesystem broker under ``data_dir``, both surviving a restart.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TRANSLATION_MODEL = "facebook/nllb-200-distilled-600M"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about the API and the workers."""
+
+    model_config = SettingsConfigDict(env_prefix="DRAGOMAN_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=lambda: platformdirs.user_data_path("dragoman"),
+        description="Where the embedded database and broker keep their files.",
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; SQLite under data_dir when empty."
+    )
+    broker_url: str = Field(
+        default="",
+        description="Celery broker URL (redis://, amqp://); a filesystem broker when empty.",
+    )
+
+    translation_model: str = DEFAULT_TRANSLATION_MODEL
+    translation_backend: Literal["auto", "transformers"] = "auto"
+    summary_model: str = "extractive"
+    device: str = "cpu"
+    translation_batch_size: int = Field(default=16, ge=1, le=512)
+    translation_beams: int = Field(default=1, ge=1, le=16)
+
+    max_text_chars: int = Field(default=100_000, ge=1)
+    max_target_languages: int = Field(default=10, ge=1)
+    max_summary_sentences: int = Field(default=20, ge=1)
+
+    task_soft_time_limit: int = Field(default=1800, ge=1, description="Seconds.")
+    task_time_limit: int = Field(default=1900, ge=1, description="Seconds.")
+    task_max_retries: int = Field(default=5, ge=0)
+    worker_concurrency: int = Field(default=1, ge=1)
+    worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    worker_stale_seconds: float = Field(default=30.0, gt=0)
+    broker_publish_timeout: float = Field(default=3.0, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _limits_consistent(self) -> Settings:
+        if self.task_time_limit <= self.task_soft_time_limit:
+            raise ValueError("task_time_limit must be greater than task_soft_time_limit")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'dragoman.db'}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
+
+    def broker_transport_options(self) -> dict[str, object]:
+        """Transport options; the filesystem broker keeps its queue under data_dir."""
+        if not self.uses_embedded_broker:
+            return {}
+        queue = self.broker_folder / "queue"
+        return {
+            "data_folder_in": str(queue),
+            "data_folder_out": str(queue),
+            "control_folder": str(self.broker_folder / "control"),
+            "store_processed": False,
+        }
+
+    def ensure_dirs(self) -> None:
+        """Create the folders the embedded database and broker need."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.uses_embedded_broker:
+            (self.broker_folder / "queue").mkdir(parents=True, exist_ok=True)
+            (self.broker_folder / "control").mkdir(parents=True, exist_ok=True)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

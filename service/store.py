@@ -1,0 +1,312 @@
+"""The job store: every state change of a job is one committed transition.
+
+The database is the source of truth. The API creates jobs here and commits
+before anything is queued; workers claim, update and finish them here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+
+from service.contract import JobStatus, TranslationStatus
+from service.db import Database
+from service.errors import InvalidInput, NotFound
+from service.models import Job, JobTranslation, WorkerRecord, utcnow
+
+
+@dataclass(frozen=True)
+class NewJob:
+    title: str | None
+    text: str
+    source_language: str
+    target_languages: list[str]
+    summary_sentences: int | None
+    translate_fields: list[str]
+
+
+@dataclass(frozen=True)
+class JobPage:
+    items: list[Job]
+    next_cursor: str | None
+
+
+def create_job(db: Database, new: NewJob) -> Job:
+    """Insert a queued job with a pending translation per target language."""
+    job = Job(
+        id=str(uuid.uuid4()),
+        status=JobStatus.QUEUED,
+        title=new.title,
+        text=new.text,
+        source_language=new.source_language,
+        target_languages=list(new.target_languages),
+        summary_sentences=new.summary_sentences,
+        translate_fields=list(new.translate_fields),
+        progress_done=0,
+        progress_total=0,
+        attempts=0,
+    )
+    job.translations = [
+        JobTranslation(language=code, position=i, status=TranslationStatus.PENDING)
+        for i, code in enumerate(new.target_languages)
+    ]
+    with db.session() as session:
+        session.add(job)
+        session.commit()
+        return job
+
+
+def discard_job(db: Database, job_id: str) -> None:
+    """Remove a job that could not be queued, so nothing half-made is left."""
+    with db.session() as session:
+        session.execute(delete(JobTranslation).where(JobTranslation.job_id == job_id))
+        session.execute(delete(Job).where(Job.id == job_id))
+        session.commit()
+
+
+def get_job(db: Database, job_id: str) -> Job:
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"No job with id {job_id!r}.")
+        return job
+
+
+def list_jobs(
+    db: Database, *, status: JobStatus | None = None, limit: int = 20, cursor: str | None = None
+) -> JobPage:
+    """Jobs newest first; ``cursor`` is the opaque ``next_cursor`` of the previous page."""
+    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if cursor:
+        created_at, job_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(Job.created_at < created_at, and_(Job.created_at == created_at, Job.id < job_id))
+        )
+    with db.session() as session:
+        jobs = list(session.scalars(query))
+    next_cursor = _encode_cursor(jobs[limit - 1]) if len(jobs) > limit else None
+    return JobPage(items=jobs[:limit], next_cursor=next_cursor)
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, job_id = raw.split("|", 1)
+        created_at = dt.datetime.fromisoformat(stamp)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput("Invalid pagination cursor.") from exc
+    if created_at.tzinfo is None:
+        raise InvalidInput("Invalid pagination cursor.")
+    return created_at, job_id
+
+
+def cancel_job(db: Database, job_id: str) -> Job:
+    """Cancel a queued or running job; a finished job is returned unchanged."""
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"No job with id {job_id!r}.")
+        if not JobStatus(job.status).is_final:
+            now = utcnow()
+            job.status = JobStatus.CANCELLED
+            job.finished_at = now
+            for translation in job.translations:
+                if translation.status in (TranslationStatus.PENDING, TranslationStatus.RUNNING):
+                    translation.status = TranslationStatus.CANCELLED
+            session.commit()
+        return job
+
+
+# -- worker-side transitions -------------------------------------------------
+
+
+def claim_job(db: Database, job_id: str, *, model: str) -> Job | None:
+    """Move a job to ``running`` for this attempt; None when there is nothing to do.
+
+    A job redelivered after a worker died is still ``running`` and is claimed
+    again (its earlier partial results are overwritten); a finished or
+    cancelled job is left alone, so a duplicate message is harmless.
+    """
+    with db.session() as session:
+        now = utcnow()
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .values(
+                status=JobStatus.RUNNING,
+                attempts=Job.attempts + 1,
+                started_at=now,
+                updated_at=now,
+                model=model,
+                error_code=None,
+                error_message=None,
+            )
+        )
+        session.commit()
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            return None
+        return session.get(Job, job_id, populate_existing=True)
+
+
+def is_cancelled(db: Database, job_id: str) -> bool:
+    with db.session() as session:
+        status = session.scalar(select(Job.status).where(Job.id == job_id))
+    return status in (None, JobStatus.CANCELLED)
+
+
+def record_detection(db: Database, job_id: str, language: str, confidence: float | None) -> None:
+    _update_running(db, job_id, detected_language=language, detected_confidence=confidence)
+
+
+def record_plan(db: Database, job_id: str, total: int) -> None:
+    """Set the amount of work (segments to translate) and reset progress."""
+    _update_running(db, job_id, progress_total=total, progress_done=0)
+
+
+def record_summary(db: Database, job_id: str, summary: dict[str, Any] | None) -> None:
+    _update_running(db, job_id, summary=summary)
+
+
+def record_progress(db: Database, job_id: str, done: int) -> None:
+    _update_running(db, job_id, progress_done=done)
+
+
+def _update_running(db: Database, job_id: str, **values: Any) -> None:
+    with db.session() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .values(updated_at=utcnow(), **values)
+        )
+        session.commit()
+
+
+def record_translation(
+    db: Database,
+    job_id: str,
+    language: str,
+    *,
+    status: TranslationStatus,
+    direction: str | None = None,
+    title: str | None = None,
+    summary: str | None = None,
+    body: str | None = None,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> None:
+    """Store one language's result as soon as it is done (readable while the job runs)."""
+    with db.session() as session:
+        running = session.scalar(
+            select(Job.id).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        )
+        if running is None:
+            return
+        session.execute(
+            update(JobTranslation)
+            .where(JobTranslation.job_id == job_id, JobTranslation.language == language)
+            .values(
+                status=status,
+                direction=direction,
+                title=title,
+                summary=summary,
+                body=body,
+                error_code=error_code,
+                error_message=error_message,
+                updated_at=utcnow(),
+            )
+        )
+        session.execute(update(Job).where(Job.id == job_id).values(updated_at=utcnow()))
+        session.commit()
+
+
+def finish_job(db: Database, job_id: str) -> bool:
+    """Mark a running job succeeded; False if it was cancelled meanwhile."""
+    return _finish(db, job_id, status=JobStatus.SUCCEEDED)
+
+
+def fail_job(db: Database, job_id: str, code: str, message: str) -> bool:
+    """Mark a job failed with a stable code and a human message."""
+    return _finish(db, job_id, status=JobStatus.FAILED, error_code=code, error_message=message)
+
+
+def _finish(db: Database, job_id: str, *, status: JobStatus, **values: Any) -> bool:
+    with db.session() as session:
+        now = utcnow()
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .values(status=status, finished_at=now, updated_at=now, **values)
+        )
+        if result.rowcount and status == JobStatus.FAILED:  # type: ignore[attr-defined]
+            session.execute(
+                update(JobTranslation)
+                .where(
+                    JobTranslation.job_id == job_id,
+                    JobTranslation.status.in_(
+                        [TranslationStatus.PENDING, TranslationStatus.RUNNING]
+                    ),
+                )
+                .values(status=TranslationStatus.FAILED, updated_at=now)
+            )
+        session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# -- workers -----------------------------------------------------------------
+
+
+def record_heartbeat(
+    db: Database,
+    *,
+    name: str,
+    pid: int,
+    translation_model: str,
+    languages: list[str] | None,
+    model_status: str,
+    model_error: str | None,
+) -> None:
+    with db.session() as session:
+        worker = session.get(WorkerRecord, name)
+        now = utcnow()
+        if worker is None:
+            worker = WorkerRecord(name=name, started_at=now)
+            session.add(worker)
+        worker.pid = pid
+        worker.translation_model = translation_model
+        worker.languages = languages
+        worker.model_status = model_status
+        worker.model_error = model_error
+        worker.last_seen = now
+        session.commit()
+
+
+def remove_worker(db: Database, name: str) -> None:
+    with db.session() as session:
+        session.execute(delete(WorkerRecord).where(WorkerRecord.name == name))
+        session.commit()
+
+
+def live_workers(db: Database, *, stale_after: float) -> list[WorkerRecord]:
+    """Workers whose last heartbeat is more recent than ``stale_after`` seconds."""
+    since = utcnow() - dt.timedelta(seconds=stale_after)
+    with db.session() as session:
+        return list(
+            session.scalars(
+                select(WorkerRecord)
+                .where(WorkerRecord.last_seen >= since)
+                .order_by(WorkerRecord.name)
+            )
+        )

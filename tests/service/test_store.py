@@ -1,0 +1,130 @@
+"""The job store's transitions, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from service import store
+from service.contract import JobStatus, TranslationStatus
+from service.db import Database
+from service.errors import InvalidInput, NotFound
+
+
+def new_job(**overrides: object) -> store.NewJob:
+    values: dict[str, object] = {
+        "title": "Headline",
+        "text": "First sentence. Second sentence.",
+        "source_language": "en",
+        "target_languages": ["az", "fa", "hy"],
+        "summary_sentences": 2,
+        "translate_fields": ["title", "summary"],
+    }
+    values.update(overrides)
+    return store.NewJob(**values)  # type: ignore[arg-type]
+
+
+def test_create_and_read_back(any_db: Database) -> None:
+    job = store.create_job(any_db, new_job())
+    again = store.get_job(any_db, job.id)
+    assert again.status == JobStatus.QUEUED
+    assert [t.language for t in again.translations] == ["az", "fa", "hy"]
+    assert all(t.status == TranslationStatus.PENDING for t in again.translations)
+    assert again.created_at.tzinfo is not None
+
+
+def test_unknown_job_is_not_found(any_db: Database) -> None:
+    with pytest.raises(NotFound):
+        store.get_job(any_db, "nope")
+
+
+def test_claim_runs_once_per_delivery_and_never_after_finish(any_db: Database) -> None:
+    job = store.create_job(any_db, new_job())
+    claimed = store.claim_job(any_db, job.id, model="m")
+    assert claimed is not None and claimed.status == JobStatus.RUNNING and claimed.attempts == 1
+    # a redelivered message (worker died) claims the running job again
+    again = store.claim_job(any_db, job.id, model="m")
+    assert again is not None and again.attempts == 2
+    assert store.finish_job(any_db, job.id)
+    assert store.claim_job(any_db, job.id, model="m") is None
+    assert store.get_job(any_db, job.id).status == JobStatus.SUCCEEDED
+
+
+def test_results_are_recorded_only_while_running(any_db: Database) -> None:
+    job = store.create_job(any_db, new_job())
+    store.record_translation(any_db, job.id, "az", status=TranslationStatus.SUCCEEDED, title="x")
+    assert store.get_job(any_db, job.id).translations[0].status == TranslationStatus.PENDING
+    store.claim_job(any_db, job.id, model="m")
+    store.record_plan(any_db, job.id, total=6)
+    store.record_progress(any_db, job.id, 2)
+    store.record_translation(
+        any_db, job.id, "az", status=TranslationStatus.SUCCEEDED, title="Başlıq", direction="ltr"
+    )
+    job = store.get_job(any_db, job.id)
+    assert (job.progress_done, job.progress_total) == (2, 6)
+    az = job.translations[0]
+    assert (az.status, az.title, az.direction) == (TranslationStatus.SUCCEEDED, "Başlıq", "ltr")
+
+
+def test_cancel_stops_recording_and_finishing(any_db: Database) -> None:
+    job = store.create_job(any_db, new_job())
+    store.claim_job(any_db, job.id, model="m")
+    cancelled = store.cancel_job(any_db, job.id)
+    assert cancelled.status == JobStatus.CANCELLED
+    assert store.is_cancelled(any_db, job.id)
+    assert not store.finish_job(any_db, job.id)
+    store.record_translation(any_db, job.id, "fa", status=TranslationStatus.SUCCEEDED, title="x")
+    job = store.get_job(any_db, job.id)
+    assert job.status == JobStatus.CANCELLED
+    assert {t.status for t in job.translations} == {TranslationStatus.CANCELLED}
+
+
+def test_cancelling_a_finished_job_changes_nothing(any_db: Database) -> None:
+    job = store.create_job(any_db, new_job())
+    store.claim_job(any_db, job.id, model="m")
+    store.fail_job(any_db, job.id, "model_unavailable", "no model")
+    job = store.cancel_job(any_db, job.id)
+    assert job.status == JobStatus.FAILED
+    assert job.error_code == "model_unavailable"
+    assert {t.status for t in job.translations} == {TranslationStatus.FAILED}
+
+
+def test_list_is_newest_first_with_cursor_and_filter(any_db: Database) -> None:
+    ids = [store.create_job(any_db, new_job(title=f"job {i}")).id for i in range(5)]
+    store.claim_job(any_db, ids[1], model="m")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = store.list_jobs(any_db, limit=2, cursor=cursor)
+        seen += [job.id for job in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == list(reversed(ids))
+    running = store.list_jobs(any_db, status=JobStatus.RUNNING)
+    assert [job.id for job in running.items] == [ids[1]]
+    with pytest.raises(InvalidInput):
+        store.list_jobs(any_db, cursor="not a cursor!")
+
+
+def test_discard_leaves_nothing(any_db: Database) -> None:
+    job = store.create_job(any_db, new_job())
+    store.discard_job(any_db, job.id)
+    with pytest.raises(NotFound):
+        store.get_job(any_db, job.id)
+    assert store.list_jobs(any_db).items == []
+
+
+def test_heartbeats_expire(any_db: Database) -> None:
+    store.record_heartbeat(
+        any_db,
+        name="w1",
+        pid=1,
+        translation_model="m",
+        languages=["en", "fa"],
+        model_status="available",
+        model_error=None,
+    )
+    assert [w.name for w in store.live_workers(any_db, stale_after=30)] == ["w1"]
+    assert store.live_workers(any_db, stale_after=0) == []
+    store.remove_worker(any_db, "w1")
+    assert store.live_workers(any_db, stale_after=30) == []
