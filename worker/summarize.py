@@ -1,0 +1,399 @@
+"""Summarisers: an extractive ranker that needs no weights, and Hugging Face seq2seq models.
+
+``ExtractiveSummarizer`` picks whole sentences from the article: TF-IDF sentence
+vectors, PageRank over their similarity graph (centrality), a lead-position prior
+(news states the key facts first; lead-3 is a strong baseline), a preference for
+real sentences over datelines, bylines and captions, and MMR so it does not pick
+two sentences saying the same thing.
+
+``TransformersSummarizer`` runs an abstractive model (BART, T5, mT5...), summarising
+long articles chunk by chunk so no input is silently truncated.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from typing import Any
+
+import numpy as np
+
+from service.errors import InvalidInput, ModelUnavailable
+from worker.text import normalize_text, sentence_separator, split_sentences
+
+# Sentences with fewer words than this are datelines, bylines, "None", "Photo: ..."
+# and are used only when nothing longer is left.
+MIN_WORDS = 5
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_STOP_WORDS: dict[str, frozenset[str]] = {
+    "en": _words(
+        """a about above after again against all also am an and any are as at be because
+        been before being below between both but by can could did do does doing down
+        during each few for from further had has have having he her here hers him his how
+        i if in into is it its itself just me more most my no nor not now of off on once
+        only or other our ours out over own said same says she should so some such than
+        that the their theirs them then there these they this those through to too under
+        until up very was we were what when where which while who whom why will with would
+        you your mr ms mrs according told also one two new"""
+    ),
+    "az": _words(
+        """və ilə da də bu o bir ki üçün olan olub olaraq edib edir etdi etmək isə ya yaxud
+        amma lakin ancaq həm hər heç nə necə niyə harada kimi qədər sonra əvvəl artıq daha
+        çox ən belə onun onlar onların biz siz mən sən bizim sizin mənim özü öz deyib
+        bildirib qeyd edilib olunub olunur edilir il ildə görə üzrə arasında barədə
+        haqqında tərəfindən zaman indi hələ yenə bütün hansı kim var yox deyil idi ola olar
+        olmaq həmçinin eyni digər başqa bəzi ilk dedi onu ona bunu buna bunun orada burada
+        isə əgər çünki"""
+    ),
+    "fa": _words(
+        """و در به از که این آن با را برای است بود شد می هم یا تا بر اما اگر هر نیز ها های
+        شده شود کرد کرده کند کنند دارد داشت باید بین پس پیش روی زیر یک خود او ما شما آنها
+        ایشان من تو وی همه چه چون چرا کجا هیچ دیگر بسیار خیلی نه بی همین همان آیا ولی زیرا
+        اینکه آنکه بوده باشد گفت گفته هستند نیست شوند کردند کنیم می‌شود می‌کند می‌کنند ای
+        اند خواهد بودند شدند طور حال درباره توسط مورد طی سوی نمی داد دهد"""
+    ),
+    "hy": _words(
+        """և ու եւ է են էր էին եմ ես ենք եք որ այս այդ այն նա նրանք մենք դուք իր իրենց մեր
+        ձեր իմ քո նրա նրանց ի ին մի մեկ համար հետ մասին վրա մեջ կողմից պետք կամ բայց
+        սակայն եթե ապա նաև նույնպես արդեն դեռ չէ չի ոչ այո շատ բոլոր ամեն ինչ ինչպես
+        որտեղ երբ ով որը որի որոնք այնտեղ այստեղ հետո առաջ ըստ միջև դեպի մինչև ասել
+        ասաց նշել նշեց կլինի լինել եղել էլ թե իսկ քան"""
+    ),
+}
+_STOP_WORDS["azb"] = _STOP_WORDS["fa"]
+
+# A word: letters/digits, optionally joined by ZWNJ (Persian "می‌کند" is one word).
+_WORD = re.compile(r"[^\W_]+(?:\u200c[^\W_]+)*")
+# Armenian emphasis, exclamation and question marks sit inside words (Ինչո՞ւ).
+_ARMENIAN_INNER_MARKS = str.maketrans("", "", "\u055b\u055c\u055e")
+# Arabic letter forms that Persian writes differently; unify so words match.
+_PERSIAN_LETTERS = str.maketrans({"\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc"})
+_FINAL_PUNCTUATION = tuple(".!?…։؟。！？")
+_CLOSING_QUOTES = "\"'”’»›)]"
+
+
+def _base_language(language: str) -> str:
+    return language.lower().replace("_", "-").split("-", 1)[0]
+
+
+def tokenize(sentence: str, language: str) -> list[str]:
+    """Lowercased word tokens of ``sentence``, stop words and 1-letter words removed."""
+    lang = _base_language(language)
+    text = sentence.translate(_ARMENIAN_INNER_MARKS)
+    if lang in {"az", "tr"}:
+        # Turkic dotted/dotless i: str.lower() maps "İ" to "i" + U+0307, "I" to "i".
+        text = text.replace("İ", "i").replace("I", "ı")
+    text = text.lower()
+    if lang in {"fa", "azb"}:
+        text = text.translate(_PERSIAN_LETTERS)
+    # Drop combining marks (Arabic harakat, the stray U+0307) so they do not
+    # split words; precomposed letters such as ş, ö, ə are untouched.
+    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("M"))
+    stop = _STOP_WORDS.get(lang, frozenset())
+    return [w for w in _WORD.findall(text) if len(w) > 1 and w not in stop]
+
+
+def _looks_like_sentence(sentence: str, word_count: int) -> bool:
+    """A real sentence: enough words and sentence-final punctuation."""
+    stripped = sentence.rstrip().rstrip(_CLOSING_QUOTES)
+    return word_count >= MIN_WORDS and stripped.endswith(_FINAL_PUNCTUATION)
+
+
+def _tfidf(token_lists: list[list[str]]) -> np.ndarray:
+    """L2-normalised TF-IDF rows (sublinear tf, smoothed idf)."""
+    vocabulary: dict[str, int] = {}
+    for tokens in token_lists:
+        for token in tokens:
+            vocabulary.setdefault(token, len(vocabulary))
+    matrix = np.zeros((len(token_lists), max(len(vocabulary), 1)))
+    for row, tokens in enumerate(token_lists):
+        for token in tokens:
+            matrix[row, vocabulary[token]] += 1.0
+    np.log1p(matrix, out=matrix)
+    df = np.count_nonzero(matrix, axis=0)
+    idf = np.log((1 + len(token_lists)) / (1 + df)) + 1.0
+    matrix *= idf
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
+def _pagerank(similarity: np.ndarray, damping: float = 0.85) -> np.ndarray:
+    """PageRank of a weighted undirected graph by power iteration."""
+    n = similarity.shape[0]
+    weights = similarity.copy()
+    np.fill_diagonal(weights, 0.0)
+    out = weights.sum(axis=1, keepdims=True)
+    # Isolated sentences link to everyone, so rank mass is not lost.
+    transition = np.where(out > 0, weights / np.where(out > 0, out, 1.0), 1.0 / n)
+    rank = np.full(n, 1.0 / n)
+    for _ in range(200):
+        new = (1 - damping) / n + damping * (transition.T @ rank)
+        if np.abs(new - rank).sum() < 1e-10:
+            return new
+        rank = new
+    return rank
+
+
+class ExtractiveSummarizer:
+    """Picks the most central, early, non-redundant sentences of an article.
+
+    Args:
+        position_weight: share of the score from the lead-position prior; the
+            rest is PageRank centrality.
+        redundancy: MMR penalty per unit of cosine similarity to a sentence
+            already picked.
+        duplicate_threshold: sentences at least this similar to a picked one
+            are skipped while anything else is left.
+    """
+
+    model_name = "extractive"
+
+    def __init__(
+        self,
+        position_weight: float = 0.4,
+        redundancy: float = 0.5,
+        duplicate_threshold: float = 0.7,
+    ) -> None:
+        self.position_weight = position_weight
+        self.redundancy = redundancy
+        self.duplicate_threshold = duplicate_threshold
+
+    def summarize(self, sentences: list[str], language: str, count: int) -> list[str]:
+        """Return ``count`` sentences of ``sentences`` (all if fewer), verbatim, in order."""
+        return [sentences[i] for i in self.select(sentences, language, count)]
+
+    def select(self, sentences: list[str], language: str, count: int) -> list[int]:
+        """Indices of the chosen sentences, ascending.
+
+        Raises:
+            InvalidInput: ``count`` is less than 1.
+        """
+        if count < 1:
+            raise InvalidInput(f"summary length must be at least 1 sentence, got {count}")
+        if len(sentences) <= count:
+            return list(range(len(sentences)))
+        tokens = [tokenize(s, language) for s in sentences]
+        word_counts = [len(_WORD.findall(s)) for s in sentences]
+        # Tier 0: real sentences; 1: long lines without final punctuation
+        # (headlines, captions); 2: short fragments (datelines, bylines).
+        tiers = np.array(
+            [
+                0 if _looks_like_sentence(s, w) else 1 if w >= MIN_WORDS else 2
+                for s, w in zip(sentences, word_counts, strict=True)
+            ]
+        )
+        # A lone sentence between fragments on both sides is a photo caption or
+        # teaser of a scraped page (byline / caption / "/ AGENCY" credit), not
+        # the article's lead.
+        isolated = [
+            i
+            for i in range(1, len(sentences) - 1)
+            if tiers[i] == 0 and tiers[i - 1] > 0 and tiers[i + 1] > 0
+        ]
+        tiers[isolated] = 1
+        vectors = _tfidf(tokens)
+        similarity = vectors @ vectors.T
+        centrality = _pagerank(similarity)
+        centrality = centrality / centrality.max()
+        # Position counts among real sentences only, so leading boilerplate does
+        # not push the article's lead down.
+        rank_in_tier = np.zeros(len(sentences))
+        for tier in (0, 1, 2):
+            members = np.flatnonzero(tiers == tier)
+            rank_in_tier[members] = np.arange(len(members))
+        position = 1.0 / np.sqrt(1.0 + rank_in_tier)
+        score = (1 - self.position_weight) * centrality + self.position_weight * position
+
+        chosen: list[int] = []
+        available = np.ones(len(sentences), dtype=bool)
+        while len(chosen) < count:
+            best = self._pick(score, similarity, tiers, available, chosen)
+            chosen.append(best)
+            available[best] = False
+        return sorted(chosen)
+
+    def _pick(
+        self,
+        score: np.ndarray,
+        similarity: np.ndarray,
+        tiers: np.ndarray,
+        available: np.ndarray,
+        chosen: list[int],
+    ) -> int:
+        """The next sentence by MMR, from the best tier that has a candidate."""
+        overlap = similarity[:, chosen].max(axis=1) if chosen else np.zeros(len(score))
+        mmr = score - self.redundancy * overlap
+        fresh = overlap < self.duplicate_threshold
+        for mask in (fresh, np.ones_like(fresh)):
+            for tier in (0, 1, 2):
+                candidates = available & mask & (tiers == tier)
+                if candidates.any():
+                    # argmax takes the first of equal scores: deterministic, earlier wins.
+                    return int(np.argmax(np.where(candidates, mmr, -np.inf)))
+        raise AssertionError("no sentence left to pick")  # count <= len(sentences)
+
+
+def _unavailable(name_or_path: str, exc: Exception) -> ModelUnavailable:
+    """A ModelUnavailable that says how to make ``name_or_path`` loadable."""
+    reason = f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'})"
+    if os.path.isabs(name_or_path) or name_or_path.startswith((".", "~")):
+        missing = "" if os.path.isdir(os.path.expanduser(name_or_path)) else "It does not exist. "
+        hint = missing + (
+            "The directory must hold config.json, the tokenizer files and the weights "
+            "(as written by save_pretrained); set DRAGOMAN_SUMMARY_MODEL to such a "
+            "directory or to a Hugging Face hub id."
+        )
+    else:
+        hint = (
+            "Fetch it on a machine with network access with "
+            f"`hf download {name_or_path}` (older huggingface_hub: "
+            f"`huggingface-cli download {name_or_path}`) into the Hugging Face cache, "
+            "or set DRAGOMAN_SUMMARY_MODEL to a local directory holding the model and "
+            "its tokenizer."
+        )
+    return ModelUnavailable(
+        f"summarisation model {name_or_path!r} could not be loaded {reason}. {hint}",
+        model=name_or_path,
+    )
+
+
+class TransformersSummarizer:
+    """An abstractive Hugging Face seq2seq summarisation model (BART, T5, mT5...).
+
+    Args:
+        name_or_path: hub id or local directory of the model and tokenizer.
+        device: torch device to run on.
+        max_summary_tokens: upper bound on generated tokens per chunk.
+
+    Raises:
+        ModelUnavailable: the weights cannot be loaded (offline and not cached,
+            bad path, broken files).
+    """
+
+    def __init__(
+        self, name_or_path: str, device: str = "cpu", max_summary_tokens: int = 200
+    ) -> None:
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        self.model_name = name_or_path
+        self.device = device
+        try:
+            self.tokenizer: Any = AutoTokenizer.from_pretrained(name_or_path)
+            self.model: Any = AutoModelForSeq2SeqLM.from_pretrained(name_or_path)
+            self.model.to(device)
+        except Exception as exc:  # hub, file-system and format errors alike
+            raise _unavailable(name_or_path, exc) from exc
+        self.model.eval()
+        params = getattr(self.model.config, "task_specific_params", None) or {}
+        self.prefix: str = params.get("summarization", {}).get("prefix", "")
+        self.max_input_tokens = self._max_input_tokens()
+        self.max_summary_tokens = max(1, min(max_summary_tokens, self.max_input_tokens // 2))
+
+    def _max_input_tokens(self) -> int:
+        """Content tokens one chunk may hold: the model's limit less specials and prefix."""
+        limit = self.tokenizer.model_max_length
+        if not limit or limit > 100_000:  # "no limit" sentinel: ask the model
+            limit = getattr(self.model.config, "max_position_embeddings", None) or 512
+        overhead = self._overhead()
+        if limit - overhead < 8:
+            raise ModelUnavailable(
+                f"model {self.model_name!r} accepts only {limit} input tokens",
+                model=self.model_name,
+            )
+        return int(limit - overhead)
+
+    def _count(self, text: str) -> int:
+        if not text:
+            return 0
+        return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+    def summarize(self, sentences: list[str], language: str, count: int) -> list[str]:
+        """Summarise ``sentences`` into at most ``count`` sentences.
+
+        Articles longer than the model's input are summarised chunk by chunk,
+        and the partial summaries summarised again until they fit one chunk.
+        """
+        if count < 1:
+            raise InvalidInput(f"summary length must be at least 1 sentence, got {count}")
+        pieces = [s.strip() for s in sentences if s.strip()]
+        if not pieces:
+            return []
+        separator = sentence_separator(language)
+        while True:
+            chunks = self._chunks(pieces, separator)
+            partials = [self._generate(chunk) for chunk in chunks]
+            summary = [s for text in partials for s in split_sentences(text, language)]
+            # Stop at one chunk, or when the model no longer shortens the text
+            # (re-summarising would loop for ever).
+            shrinking = sum(map(len, summary)) < sum(map(len, pieces))
+            if len(chunks) == 1 or not summary or not shrinking:
+                return summary[:count]
+            pieces = summary
+
+    def _chunks(self, sentences: list[str], separator: str) -> list[str]:
+        """Pack whole sentences into texts of at most ``max_input_tokens`` tokens."""
+        budget = self.max_input_tokens
+        chunks: list[str] = []
+        current: list[str] = []
+        for sentence in sentences:
+            for part in self._fit(sentence, budget):
+                # Count the joined text, not the parts: subword merges and the
+                # separator make the sum of parts inexact.
+                if current and self._count(separator.join([*current, part])) > budget:
+                    chunks.append(separator.join(current))
+                    current = []
+                current.append(part)
+        if current:
+            chunks.append(separator.join(current))
+        return chunks
+
+    def _fit(self, sentence: str, budget: int) -> list[str]:
+        """Split a sentence longer than ``budget`` tokens at word (or token) boundaries."""
+        if self._count(sentence) <= budget:
+            return [sentence]
+        parts: list[str] = []
+        current = ""
+        for word in sentence.split():
+            candidate = f"{current} {word}" if current else word
+            if self._count(candidate) <= budget:
+                current = candidate
+                continue
+            if current:
+                parts.append(current)
+            if self._count(word) <= budget:
+                current = word
+            else:  # one "word" longer than the model's input: cut by tokens
+                ids = self.tokenizer(word, add_special_tokens=False)["input_ids"]
+                step = max(1, budget - 2)
+                parts.extend(
+                    self.tokenizer.decode(ids[i : i + step]) for i in range(0, len(ids), step)
+                )
+                current = ""
+        if current:
+            parts.append(current)
+        return parts
+
+    def _generate(self, text: str) -> str:
+        import torch
+
+        # Chunks are built to fit, so truncation here is only a guard against a
+        # decode/re-encode round trip of an over-long word coming out longer.
+        inputs = self.tokenizer(
+            self.prefix + text,
+            return_tensors="pt",
+            truncation=True,
+            max_length=self.max_input_tokens + self._overhead(),
+        ).to(self.device)
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, max_new_tokens=self.max_summary_tokens)
+        return normalize_text(str(self.tokenizer.decode(output[0], skip_special_tokens=True)))
+
+    def _overhead(self) -> int:
+        """Tokens of each model input that are not article text."""
+        return self.tokenizer.num_special_tokens_to_add() + self._count(self.prefix)
