@@ -17,9 +17,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from service.db import Database, upgrade_database  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
-pytest_plugins = (
-    ["tests.fixtures.models"] if (Path(__file__).parent / "fixtures" / "models.py").exists() else []
-)
+pytest_plugins = ["tests.fixtures.models"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "DRAGOMAN_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"

@@ -11,12 +11,11 @@ from transformers.models.m2m_100.tokenization_m2m_100 import (
 from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES as NLLB_CODES
 
 from service.errors import PermanentError, UnsupportedLanguage
+from service.languages import normalize_code, text_direction
 from worker.engines.languages import (
     m2m100_language_map,
     marian_language_map,
     nllb_language_map,
-    normalize_code,
-    text_direction,
 )
 
 

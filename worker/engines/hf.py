@@ -131,6 +131,29 @@ def language_map_for(family: Family, tokenizer: Any) -> LanguageMap:
     )
 
 
+def model_languages(name: str) -> list[str]:
+    """Languages of model ``name`` read from its config and tokenizer, without the weights.
+
+    Cheap enough for a worker to announce its model's languages before any job loads it.
+
+    Raises:
+        ModelUnavailable: The model's files are not on this machine and cannot be fetched.
+    """
+    from transformers import AutoConfig, AutoTokenizer
+
+    local = _looks_like_path(name) or Path(name).expanduser().is_dir()
+    source = str(Path(name).expanduser()) if local else name
+    if local and not Path(source).is_dir():
+        raise _unavailable(name, local)
+    try:
+        tokenizer = _from_pretrained(AutoTokenizer, source, local, False)
+        config = _from_pretrained(AutoConfig, source, local, False)
+        family = detect_family(config.model_type, tokenizer)
+    except _load_errors() as exc:
+        raise _unavailable(name, local, exc) from exc
+    return language_map_for(family, tokenizer).languages()
+
+
 class TransformersTranslator:
     """A seq2seq translation model run with PyTorch through transformers.
 

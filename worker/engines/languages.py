@@ -14,7 +14,7 @@ vocabulary translates between the two:
 - Marian (OPUS-MT): one pair named in the tokenizer config (``en`` -> ``de``), or a
   multi-target model whose vocabulary has ``>>aze<<``-style target tokens.
 
-Only ``langcodes`` is imported here, so the API can use this module too.
+The canonical codes themselves are defined in ``service.languages``.
 """
 
 from __future__ import annotations
@@ -22,127 +22,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Literal
 
-import langcodes
-from langcodes.data_dicts import LIKELY_SUBTAGS, MACROLANGUAGES
-from langcodes.tag_parser import LanguageTagError
+from langcodes.data_dicts import MACROLANGUAGES
 
 from service.errors import UnsupportedLanguage
-
-Direction = Literal["rtl", "ltr"]
-
-# Scripts written right to left (ISO 15924).
-RTL_SCRIPTS = frozenset(
-    {"Adlm", "Arab", "Aran", "Hebr", "Mand", "Mend", "Nkoo", "Rohg", "Samr", "Syrc", "Thaa", "Yezi"}
-)
-
-# CLDR has no likely-subtags entry for these, and the fallback through the
-# macrolanguage gives the wrong script (az is Latin; South Azerbaijani is Arabic).
-_LIKELY_SCRIPT_GAPS = {"azb": "Arab"}
+from service.languages import is_language_group, likely_script, normalize_code, unfolded_code
 
 _NLLB_CODE = re.compile(r"^([a-z]{3})_([A-Z][a-z]{3})$")
 _M2M100_TOKEN = re.compile(r"^__([a-z]{2,3})__$")
 _MARIAN_TOKEN = re.compile(r"^>>([A-Za-z]{2,3}(?:_[A-Z][a-z]{3})?)<<$")
-
-
-@lru_cache(maxsize=1)
-def _non_languages() -> frozenset[str]:
-    """IANA subtags that do not name one language: und, mul, qaa..qtz, collections."""
-    from langcodes.registry_parser import parse_registry
-
-    codes: set[str] = set()
-    for entry in parse_registry():
-        if entry.get("Type") != "language":
-            continue
-        if entry.get("Scope") in {"special", "collection"}:
-            codes.add(entry["Subtag"])
-    # Private-use range qaa..qtz.
-    codes.update(f"q{b}{c}" for b in "abcdefghijklmnopqrst" for c in "abcdefghijklmnopqrstuvwxyz")
-    return frozenset(codes)
-
-
-def is_language_group(code: str) -> bool:
-    """Whether ``code`` names several languages (``mul``, ``gem``, ``zle``, ``ROMANCE``...).
-
-    OPUS-MT uses such codes for multilingual sides of a model.
-    """
-    text = code.strip()
-    if text.lower() in _non_languages():
-        return True
-    # OPUS-MT also uses made-up upper-case group names (ROMANCE, CELTIC, SCANDINAVIA).
-    return text.isupper() and len(text) > 3
-
-
-@lru_cache(maxsize=4096)
-def _base_language(subtag: str) -> str:
-    """The canonical language subtag for a raw one (``fas`` -> ``fa``, ``azj`` -> ``az``)."""
-    standard = langcodes.Language.get(langcodes.standardize_tag(subtag, macro=True))
-    # CLDR folds some distinct languages into a variety of another (prs -> fa-AF);
-    # a translation target must stay distinct, so keep the original code then.
-    if standard.script or standard.territory or not standard.language:
-        return subtag
-    return standard.language
-
-
-@lru_cache(maxsize=4096)
-def _unfolded_code(subtag: str) -> str:
-    """``subtag`` standardised without folding into its macrolanguage (``twi`` -> ``tw``)."""
-    try:
-        return langcodes.Language.get(langcodes.standardize_tag(subtag)).language or subtag
-    except (LanguageTagError, ValueError):
-        return subtag.lower()
-
-
-@lru_cache(maxsize=4096)
-def likely_script(language: str) -> str | None:
-    """The script ``language`` (a canonical code) is usually written in, if known."""
-    if language in _LIKELY_SCRIPT_GAPS:
-        return _LIKELY_SCRIPT_GAPS[language]
-    # Only trust real data for the language or its macrolanguage: langcodes would
-    # otherwise fall back to und -> en-Latn-US and claim Latin for everything.
-    for candidate in (language, MACROLANGUAGES.get(language)):
-        if candidate and candidate in LIKELY_SUBTAGS:
-            return langcodes.Language.get(LIKELY_SUBTAGS[candidate]).script
-    return None
-
-
-@lru_cache(maxsize=4096)
-def normalize_code(code: str) -> str:
-    """Canonical user-facing code for ``code``; raises ``UnsupportedLanguage`` on garbage.
-
-    ISO 639-1 where one exists, else ISO 639-3; case-insensitive; NLLB-style
-    (``pes_Arab``) and BCP-47 (``fa-IR``) tags reduce to their language, keeping a
-    script only when it differs from the language's usual one (``zh-Hant``).
-    """
-    text = code.strip().replace("_", "-") if isinstance(code, str) else ""
-    if not text or not langcodes.tag_is_valid(text):
-        raise UnsupportedLanguage(f"Unknown language code: {code!r}", language=str(code))
-    tag = langcodes.Language.get(text, normalize=False)
-    raw = (tag.language or "").lower()
-    if not raw or raw in _non_languages():
-        raise UnsupportedLanguage(f"{code!r} does not name a single language", language=str(code))
-    base = _base_language(raw)
-    script = tag.script
-    if script is None and tag.territory:
-        # A region can imply a script (zh-TW is Traditional Chinese, sr-ME Latin).
-        script = langcodes.Language.get(text).maximize().script
-    if script and script != likely_script(base):
-        return f"{base}-{script.title()}"
-    return base
-
-
-def script_of(code: str) -> str | None:
-    """The script a canonical or raw ``code`` is written in, if known."""
-    canonical = normalize_code(code)
-    language, _, script = canonical.partition("-")
-    return script or likely_script(language)
-
-
-def text_direction(code: str) -> Direction:
-    """``"rtl"`` for languages written right to left (fa, azb, ar, he, ur, ps, ckb...)."""
-    return "rtl" if script_of(code) in RTL_SCRIPTS else "ltr"
 
 
 @dataclass(frozen=True)
@@ -166,7 +54,7 @@ class LanguageMap:
         # A model's own distinct codes (NLLB's Twi next to Akan, M2M100's "ns") win over
         # normalisation, which would fold them into another language or reject them.
         if raw.isalpha():
-            for own in (raw, _unfolded_code(raw)):
+            for own in (raw, unfolded_code(raw)):
                 if own in self.sources or own in self.targets:
                     return own
         normal = normalize_code(code)
@@ -265,7 +153,7 @@ def _assign_keys(
                 continue
             if script and script != preferred[0] and script != usual:
                 keys.setdefault(f"{base}-{script}", model_code)
-            elif (own := _unfolded_code(raw)) != base:
+            elif (own := unfolded_code(raw)) != base:
                 keys.setdefault(own, model_code)
     return keys, aliases
 

@@ -1,0 +1,59 @@
+"""The Celery application the workers run.
+
+Start it with ``dragoman worker`` (or ``celery -A worker.celery_app worker``).
+Nothing heavy happens at import: models load on the first job of each pool
+process, and the heartbeat thread starts once the worker is ready.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+
+from service.db import upgrade_database
+from service.queue import celery_config
+from service.settings import get_settings
+
+# Pool children are forked from the worker; the tokenizers library must not
+# start its thread pool before that fork.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = Celery("dragoman")
+app.conf.update(celery_config(get_settings()))
+app.conf.update(imports=["worker.tasks"])
+
+_heartbeat: Any = None
+
+
+@worker_process_init.connect
+def _fresh_process(**_: Any) -> None:
+    from worker import context
+
+    context.reset()
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    global _heartbeat
+    from worker.heartbeat import Heartbeat
+
+    settings = get_settings()
+    name = getattr(sender, "hostname", None) or f"worker@{os.uname().nodename}.{os.getpid()}"
+    _heartbeat = Heartbeat(settings, name=name)
+    _heartbeat.start()
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**_: Any) -> None:
+    if _heartbeat is not None:
+        _heartbeat.stop()
+
+
+def prepare() -> None:
+    """Create the data folders and bring the schema up to date before the worker starts."""
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade_database(settings.effective_database_url, settings.data_dir)

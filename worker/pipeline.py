@@ -1,0 +1,222 @@
+"""The article pipeline: normalise, detect, segment, summarise, translate, record.
+
+Every step's outcome is committed through ``service.store`` as soon as it is
+known, so a running job shows its detected language, summary, progress and
+each finished language while the rest is still being translated.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from service import store
+from service.contract import TranslationStatus
+from service.errors import DragomanError, InvalidInput, PermanentError, UnsupportedLanguage
+from service.languages import AUTO, text_direction
+from service.models import Job
+from worker.context import WorkerContext
+from worker.detect import detect_language
+from worker.engines.base import Summarizer, Translator
+from worker.registry import registry
+from worker.summarize import ExtractiveSummarizer
+from worker.text import Document, normalize_text, segment_document, sentence_separator
+
+log = logging.getLogger("dragoman.pipeline")
+
+
+class Cancelled(Exception):
+    """The job was cancelled while it ran; stop without recording more."""
+
+
+@dataclass
+class Article:
+    """A job's text, segmented, with what each target language must receive."""
+
+    source: str
+    title: Document | None
+    body: Document
+    summary: list[str] = field(default_factory=list)
+
+    def segments(self, fields: list[str]) -> list[str]:
+        """The distinct sentences to translate for the requested fields, in order."""
+        wanted: list[str] = []
+        if "title" in fields and self.title is not None:
+            wanted += self.title.sentences
+        if "summary" in fields:
+            wanted += self.summary
+        if "body" in fields:
+            wanted += self.body.sentences
+        return list(dict.fromkeys(wanted))
+
+
+def run_job(ctx: WorkerContext, job_id: str) -> None:
+    """Process one job from its stored row to its stored result."""
+    settings = ctx.settings
+    job = store.claim_job(ctx.db, job_id, model=settings.translation_model)
+    if job is None:
+        log.info("job %s: nothing to do (finished, cancelled or unknown)", job_id)
+        return
+    try:
+        article = prepare_article(ctx, job)
+        translate_article(ctx, job, article)
+    except Cancelled:
+        log.info("job %s: cancelled", job_id)
+        return
+    except PermanentError as exc:
+        log.info("job %s failed: %s: %s", job_id, exc.code, exc.message)
+        store.fail_job(ctx.db, job_id, exc.code, exc.message)
+        return
+    except DragomanError:
+        raise
+    except Exception:
+        log.exception("job %s: unexpected error", job_id)
+        store.fail_job(
+            ctx.db, job_id, "internal_error", "An internal error occurred; see the worker log."
+        )
+        return
+    store.finish_job(ctx.db, job_id)
+
+
+def prepare_article(ctx: WorkerContext, job: Job) -> Article:
+    """Normalise, detect the language, segment and summarise; record what is found."""
+    text = normalize_text(job.text)
+    title = normalize_text(job.title) if job.title else ""
+    source = job.source_language
+    if source == AUTO:
+        detection = detect_language(f"{title}\n\n{text}" if title else text)
+        if detection is None:
+            raise InvalidInput(
+                "Could not tell the article's language; give source_language explicitly."
+            )
+        source = detection.code
+        store.record_detection(ctx.db, job.id, detection.code, detection.confidence)
+    article = Article(
+        source=source,
+        title=segment_document(title, source) if title else None,
+        body=segment_document(text, source),
+    )
+    if not article.body.sentences:
+        raise InvalidInput("The article has no text to process.")
+    if job.summary_sentences:
+        summarizer = load_summarizer(ctx)
+        article.summary = summarizer.summarize(
+            article.body.sentences, source, job.summary_sentences
+        )
+        store.record_summary(
+            ctx.db,
+            job.id,
+            {
+                "text": sentence_separator(source).join(article.summary),
+                "sentences": article.summary,
+            },
+        )
+    return article
+
+
+def load_summarizer(ctx: WorkerContext) -> Summarizer:
+    name = ctx.settings.summary_model
+    if name == "extractive":
+        return ExtractiveSummarizer()
+    return registry().get_summarizer(name, device=ctx.settings.device)
+
+
+def load_translator(ctx: WorkerContext) -> Translator:
+    settings = ctx.settings
+    return registry().get_translator(
+        settings.translation_model,
+        backend=resolve_backend(settings.translation_backend, settings.translation_model),
+        device=settings.device,
+        batch_size=settings.translation_batch_size,
+        num_beams=settings.translation_beams,
+    )
+
+
+def resolve_backend(backend: str, model: str) -> str:
+    """The engine to run ``model`` with; ``auto`` picks by what the model directory holds."""
+    if backend != "auto":
+        return backend
+    return "transformers"
+
+
+def translate_article(ctx: WorkerContext, job: Job, article: Article) -> None:
+    """Translate into each target language in turn, committing each as it finishes."""
+    targets = list(job.target_languages)
+    segments = article.segments(job.translate_fields)
+    needs_model = bool(segments) and any(target != article.source for target in targets)
+    translator = load_translator(ctx) if needs_model else None
+    work = {t: (segments if t != article.source else []) for t in targets}
+    store.record_plan(ctx.db, job.id, total=sum(len(s) for s in work.values()))
+    done = 0
+    failures: list[DragomanError] = []
+    batch_size = ctx.settings.translation_batch_size
+    for target in targets:
+        translated: dict[str, str] = {s: s for s in segments}  # identity when target == source
+        try:
+            if work[target]:
+                assert translator is not None
+                if not translator.supports(article.source, target):
+                    raise UnsupportedLanguage(
+                        f"The model {translator.model_name!r} cannot translate "
+                        f"{article.source} into {target}."
+                    )
+            for start in range(0, len(work[target]), batch_size):
+                if store.is_cancelled(ctx.db, job.id):
+                    raise Cancelled
+                batch = work[target][start : start + batch_size]
+                assert translator is not None
+                outputs = translator.translate(batch, article.source, target)
+                translated.update(zip(batch, outputs, strict=True))
+                done += len(batch)
+                store.record_progress(ctx.db, job.id, done)
+        except UnsupportedLanguage as exc:
+            failures.append(exc)
+            done += len(work[target])
+            store.record_progress(ctx.db, job.id, done)
+            store.record_translation(
+                ctx.db,
+                job.id,
+                target,
+                status=TranslationStatus.FAILED,
+                error_code=exc.code,
+                error_message=exc.message,
+            )
+            continue
+        store.record_translation(
+            ctx.db,
+            job.id,
+            target,
+            status=TranslationStatus.SUCCEEDED,
+            direction=text_direction(target),
+            **render_fields(job, article, translated, target),
+        )
+    if failures:
+        raise failures[0] if len(failures) == len(targets) else PartialFailure(failures)
+
+
+class PartialFailure(PermanentError):
+    code = "partial_failure"
+
+    def __init__(self, failures: list[DragomanError]) -> None:
+        super().__init__("Some target languages failed: " + "; ".join(f.message for f in failures))
+
+
+def render_fields(
+    job: Job, article: Article, translated: dict[str, str], target: str
+) -> dict[str, str | None]:
+    """Reassemble translated title, summary and body in ``target``, keeping paragraphs."""
+    fields = job.translate_fields
+    title = article.title
+    return {
+        "title": title.render([translated[s] for s in title.sentences], language=target)
+        if "title" in fields and title is not None
+        else None,
+        "summary": sentence_separator(target).join(translated[s] for s in article.summary)
+        if "summary" in fields and article.summary
+        else None,
+        "body": article.body.render(
+            [translated[s] for s in article.body.sentences], language=target
+        )
+        if "body" in fields
+        else None,
+    }
