@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     )
 
     translation_model: str = DEFAULT_TRANSLATION_MODEL
-    translation_backend: Literal["auto", "transformers"] = "auto"
+    translation_backend: Literal["auto", "transformers", "ctranslate2"] = "auto"
     summary_model: str = "extractive"
     device: str = "cpu"
     translation_batch_size: int = Field(default=16, ge=1, le=512)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -67,10 +68,8 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
     for proc in procs:
         proc.stop()
         # leftovers of a process group (pool children) must not outlive the test
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def base_env(data_dir: Path, model_dir: Path, **extra: str) -> dict[str, str]:
