@@ -33,7 +33,7 @@ def supported_languages(db: Database, settings: Settings) -> list[str] | None:
 
 def describe_languages(codes: list[str]) -> list[LanguageOut]:
     return [
-        LanguageOut(code=code, name=language_name(code), direction=text_direction(code))  # type: ignore[arg-type]
+        LanguageOut(code=code, name=language_name(code), direction=text_direction(code))
         for code in codes
     ]
 
@@ -65,7 +65,7 @@ def submit_job(db: Database, queue: JobQueue, settings: Settings, request: JobCr
         raise InvalidInput(
             f"summary.sentences is at most {settings.max_summary_sentences}.",
         )
-    fields = list(dict.fromkeys(request.translate))
+    fields: list[str] = list(dict.fromkeys(request.translate))
     if request.summary is None and "summary" in fields:
         fields.remove("summary")
     job = store.create_job(

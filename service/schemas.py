@@ -42,7 +42,7 @@ class JobCreate(BaseModel):
     source_language: str = Field(default="auto", max_length=35)
     target_languages: list[str] = Field(min_length=1, max_length=64)
     summary: SummaryOptions | None = Field(default_factory=SummaryOptions)
-    translate: list[Field_] = Field(default_factory=lambda: ["title", "summary"], max_length=3)
+    translate: list[Field_] = Field(default=["title", "summary"], max_length=3)
 
     @field_validator("text")
     @classmethod

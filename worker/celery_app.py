@@ -20,6 +20,8 @@ from service.settings import get_settings
 # Pool children are forked from the worker; the tokenizers library must not
 # start its thread pool before that fork.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Progress bars of model loading would land in the worker log as WARNING lines.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 app = Celery("dragoman")
 app.conf.update(celery_config(get_settings()))
