@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from service.contract import JobStatus, TranslationStatus
 from service.db import Database
 from service.errors import InvalidInput, NotFound
+from service.languages import text_direction
 from service.models import Job, JobTranslation, WorkerRecord, utcnow
 
 
@@ -53,7 +54,12 @@ def create_job(db: Database, new: NewJob) -> Job:
         attempts=0,
     )
     job.translations = [
-        JobTranslation(language=code, position=i, status=TranslationStatus.PENDING)
+        JobTranslation(
+            language=code,
+            position=i,
+            status=TranslationStatus.PENDING,
+            direction=text_direction(code),
+        )
         for i, code in enumerate(new.target_languages)
     ]
     with db.session() as session:
