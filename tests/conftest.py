@@ -23,7 +23,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "DRAGOMAN_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("DRAGOMAN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+# The project's sample articles live in shared/samples beside the checkout.
+SAMPLES = Path(
+    os.environ.get(
+        "DRAGOMAN_SAMPLES_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+    )
+)
 SAMPLE_ARTICLE = SAMPLES / "nagorno-karabakh-2020-11-04.en.txt"
 
 
