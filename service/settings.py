@@ -38,7 +38,24 @@ class Settings(BaseSettings):
     translation_model: str = DEFAULT_TRANSLATION_MODEL
     translation_backend: Literal["auto", "transformers", "ctranslate2"] = "auto"
     summary_model: str = "extractive"
+    models_dir: Path | None = Field(
+        default=None, description="Model store of `dragoman models pull`; data_dir/models if unset."
+    )
     device: str = "cpu"
+    compute_type: str = Field(
+        default="default",
+        description="CTranslate2 weight type; default is int8 on CPU, int8_float16 on CUDA.",
+    )
+    threads: int = Field(
+        default=0,
+        ge=0,
+        description="CPU threads for the model; 0 uses the cores this process may run on.",
+    )
+    translation_max_batch_tokens: int = Field(default=2048, ge=16, le=1_000_000)
+    cache: Literal["auto", "redis", "database", "off"] = "auto"
+    cache_url: str = Field(default="", description="Redis URL of the translation cache.")
+    cache_ttl_days: int = Field(default=30, ge=1)
+    metrics_port: int = Field(default=0, ge=0, le=65535, description="Worker metrics port; 0: off.")
     translation_batch_size: int = Field(default=16, ge=1, le=512)
     translation_beams: int = Field(default=1, ge=1, le=16)
 
@@ -49,7 +66,10 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(default=1800, ge=1, description="Seconds.")
     task_time_limit: int = Field(default=1900, ge=1, description="Seconds.")
     task_max_retries: int = Field(default=5, ge=0)
-    worker_concurrency: int = Field(default=1, ge=1)
+    worker_concurrency: int = Field(
+        default=4, ge=1, description="Jobs a worker process runs at once, sharing one model."
+    )
+    worker_pool: Literal["threads", "prefork", "solo"] = "threads"
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
     worker_stale_seconds: float = Field(default=30.0, gt=0)
     broker_publish_timeout: float = Field(default=3.0, gt=0)
@@ -75,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def effective_broker_url(self) -> str:
         return self.broker_url or "filesystem://"
+
+    @property
+    def effective_models_dir(self) -> Path:
+        return (self.models_dir or self.data_dir / "models").expanduser().resolve()
 
     @property
     def uses_embedded_broker(self) -> bool:
