@@ -109,3 +109,13 @@ class WorkerRecord(Base):
     model_error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class CachedTranslation(Base):
+    """A sentence translated once, reused across jobs (the cache's database backend)."""
+
+    __tablename__ = "translation_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    translation: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

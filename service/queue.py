@@ -42,8 +42,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_soft_time_limit": settings.task_soft_time_limit,
-        "task_time_limit": settings.task_time_limit,
+        # The thread pool cannot interrupt a task: jobs keep their own deadline
+        # (task_soft_time_limit) and stop between batches when it passes.
+        "task_soft_time_limit": settings.task_soft_time_limit
+        if settings.worker_pool == "prefork"
+        else None,
+        "task_time_limit": settings.task_time_limit if settings.worker_pool == "prefork" else None,
+        "worker_pool": settings.worker_pool,
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,

@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     cache_url: str = Field(default="", description="Redis URL of the translation cache.")
     cache_ttl_days: int = Field(default=30, ge=1)
     metrics_port: int = Field(default=0, ge=0, le=65535, description="Worker metrics port; 0: off.")
-    translation_batch_size: int = Field(default=16, ge=1, le=512)
+    translation_batch_size: int = Field(
+        default=32, ge=1, le=512, description="Sentences per engine call."
+    )
     translation_beams: int = Field(default=1, ge=1, le=16)
 
     max_text_chars: int = Field(default=100_000, ge=1)

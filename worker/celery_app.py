@@ -40,9 +40,11 @@ def _fresh_process(**_: Any) -> None:
 @worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     global _heartbeat
+    from worker import metrics
     from worker.heartbeat import Heartbeat
 
     settings = get_settings()
+    metrics.serve(settings.metrics_port)
     name = getattr(sender, "hostname", None) or f"worker@{os.uname().nodename}.{os.getpid()}"
     _heartbeat = Heartbeat(settings, name=name)
     _heartbeat.start()

@@ -46,7 +46,7 @@ def _worker_argv(concurrency: int | None, loglevel: str, pool: str | None) -> li
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    concurrency: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once.")] = None,
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run the API and a worker on this machine (Ctrl-C stops both)."""
@@ -116,9 +116,12 @@ def api(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once.")] = None,
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
-    pool: Annotated[str | None, typer.Option(help="Celery pool (prefork, solo).")] = None,
+    pool: Annotated[
+        str | None,
+        typer.Option(help="Celery pool: threads (default: jobs share one model), prefork, solo."),
+    ] = None,
 ) -> None:
     """Run only a Celery worker (add more on other machines to scale out)."""
     from worker.celery_app import app as celery_app

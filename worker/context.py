@@ -1,17 +1,22 @@
-"""Per-process resources of a worker: settings, database and model registry.
+"""Per-process resources of a worker: settings, database, cache and batch schedulers.
 
-Built lazily on first use in the process that uses them, so a forked pool
-child never reuses its parent's database connections or models.
+Built lazily on first use in the process that uses them, so a forked pool child
+never reuses its parent's connections, models or threads. With the default
+thread pool, every job of a worker process shares one context, hence one model
+and one batch scheduler.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service.db import Database
 from service.settings import Settings, get_settings
+from worker.batching import BatchScheduler
+from worker.cache import TranslationCache, make_cache
+from worker.engines.base import Translator
 
 
 @dataclass
@@ -19,6 +24,31 @@ class WorkerContext:
     settings: Settings
     db: Database
     pid: int
+    cache: TranslationCache | None = None
+    _schedulers: dict[int, BatchScheduler] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def translation_cache(self) -> TranslationCache:
+        with self._lock:
+            if self.cache is None:
+                self.cache = make_cache(self.settings, self.db)
+            return self.cache
+
+    def scheduler(self, translator: Translator) -> BatchScheduler:
+        """The batch scheduler feeding ``translator`` (one per loaded model)."""
+        with self._lock:
+            scheduler = self._schedulers.get(id(translator))
+            if scheduler is None or scheduler.translator is not translator:
+                scheduler = BatchScheduler(translator, self.settings.translation_batch_size)
+                self._schedulers[id(translator)] = scheduler
+            return scheduler
+
+    def close(self) -> None:
+        with self._lock:
+            schedulers, self._schedulers = list(self._schedulers.values()), {}
+        for scheduler in schedulers:
+            scheduler.close()
+        self.db.dispose()
 
 
 _lock = threading.Lock()

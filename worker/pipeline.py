@@ -8,25 +8,23 @@ each finished language while the rest is still being translated.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from service import store
-from service.contract import TranslationStatus
-from service.errors import DragomanError, InvalidInput, PermanentError, UnsupportedLanguage
-from service.languages import AUTO, text_direction
+from service.errors import DragomanError, InvalidInput, PermanentError
+from service.languages import AUTO
 from service.models import Job
+from worker import metrics
 from worker.context import WorkerContext
 from worker.detect import detect_language
-from worker.engines.base import Summarizer, Translator
+from worker.engines.base import Summarizer
 from worker.registry import registry
 from worker.summarize import ExtractiveSummarizer
 from worker.text import Document, normalize_text, segment_document, sentence_separator
+from worker.translation import Cancelled, translate_article
 
 log = logging.getLogger("dragoman.pipeline")
-
-
-class Cancelled(Exception):
-    """The job was cancelled while it ran; stop without recording more."""
 
 
 @dataclass
@@ -58,14 +56,24 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         log.info("job %s: nothing to do (finished, cancelled or unknown)", job_id)
         return
     try:
+        deadline = time.monotonic() + settings.task_soft_time_limit
         article = prepare_article(ctx, job)
-        translate_article(ctx, job, article)
+        translate_article(
+            ctx,
+            job,
+            article.source,
+            article.segments(job.translate_fields),
+            lambda translated, target: render_fields(job, article, translated, target),
+            deadline,
+        )
     except Cancelled:
         log.info("job %s: cancelled", job_id)
+        metrics.JOBS.labels("cancelled").inc()
         return
     except PermanentError as exc:
         log.info("job %s failed: %s: %s", job_id, exc.code, exc.message)
         store.fail_job(ctx.db, job_id, exc.code, exc.message)
+        metrics.JOBS.labels("failed").inc()
         return
     except DragomanError:
         raise
@@ -74,8 +82,10 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         store.fail_job(
             ctx.db, job_id, "internal_error", "An internal error occurred; see the worker log."
         )
+        metrics.JOBS.labels("failed").inc()
         return
-    store.finish_job(ctx.db, job_id)
+    if store.finish_job(ctx.db, job_id):
+        metrics.JOBS.labels("succeeded").inc()
 
 
 def prepare_article(ctx: WorkerContext, job: Job) -> Article:
@@ -119,86 +129,6 @@ def load_summarizer(ctx: WorkerContext) -> Summarizer:
     if name == "extractive":
         return ExtractiveSummarizer()
     return registry().get_summarizer(name, device=ctx.settings.device)
-
-
-def load_translator(ctx: WorkerContext) -> Translator:
-    settings = ctx.settings
-    return registry().get_translator(
-        settings.translation_model,
-        backend=resolve_backend(settings.translation_backend, settings.translation_model),
-        device=settings.device,
-        batch_size=settings.translation_batch_size,
-        num_beams=settings.translation_beams,
-    )
-
-
-def resolve_backend(backend: str, model: str) -> str:
-    """The engine to run ``model`` with; ``auto`` picks by what the model directory holds."""
-    if backend != "auto":
-        return backend
-    return "transformers"
-
-
-def translate_article(ctx: WorkerContext, job: Job, article: Article) -> None:
-    """Translate into each target language in turn, committing each as it finishes."""
-    targets = list(job.target_languages)
-    segments = article.segments(job.translate_fields)
-    needs_model = bool(segments) and any(target != article.source for target in targets)
-    translator = load_translator(ctx) if needs_model else None
-    work = {t: (segments if t != article.source else []) for t in targets}
-    store.record_plan(ctx.db, job.id, total=sum(len(s) for s in work.values()))
-    done = 0
-    failures: list[DragomanError] = []
-    batch_size = ctx.settings.translation_batch_size
-    for target in targets:
-        translated: dict[str, str] = {s: s for s in segments}  # identity when target == source
-        try:
-            if work[target]:
-                assert translator is not None
-                if not translator.supports(article.source, target):
-                    raise UnsupportedLanguage(
-                        f"The model {translator.model_name!r} cannot translate "
-                        f"{article.source} into {target}."
-                    )
-            for start in range(0, len(work[target]), batch_size):
-                if store.is_cancelled(ctx.db, job.id):
-                    raise Cancelled
-                batch = work[target][start : start + batch_size]
-                assert translator is not None
-                outputs = translator.translate(batch, article.source, target)
-                translated.update(zip(batch, outputs, strict=True))
-                done += len(batch)
-                store.record_progress(ctx.db, job.id, done)
-        except UnsupportedLanguage as exc:
-            failures.append(exc)
-            done += len(work[target])
-            store.record_progress(ctx.db, job.id, done)
-            store.record_translation(
-                ctx.db,
-                job.id,
-                target,
-                status=TranslationStatus.FAILED,
-                error_code=exc.code,
-                error_message=exc.message,
-            )
-            continue
-        store.record_translation(
-            ctx.db,
-            job.id,
-            target,
-            status=TranslationStatus.SUCCEEDED,
-            direction=text_direction(target),
-            **render_fields(job, article, translated, target),
-        )
-    if failures:
-        raise failures[0] if len(failures) == len(targets) else PartialFailure(failures)
-
-
-class PartialFailure(PermanentError):
-    code = "partial_failure"
-
-    def __init__(self, failures: list[DragomanError]) -> None:
-        super().__init__("Some target languages failed: " + "; ".join(f.message for f in failures))
 
 
 def render_fields(

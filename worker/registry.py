@@ -36,6 +36,12 @@ def _transformers_translator(name: str, device: str, **options: Any) -> Translat
     return TransformersTranslator(name, device, **options)
 
 
+def _ctranslate2_translator(name: str, device: str, **options: Any) -> Translator:
+    from worker.engines.ct2 import CTranslate2Translator
+
+    return CTranslate2Translator(name, device, **options)
+
+
 def _transformers_summarizer(name: str, device: str, **options: Any) -> Summarizer:
     from worker.summarize import TransformersSummarizer
 
@@ -48,6 +54,7 @@ class ModelRegistry:
     def __init__(self) -> None:
         self._loaders: dict[tuple[str, str], Factory] = {
             (TRANSLATOR, "transformers"): _transformers_translator,
+            (TRANSLATOR, "ctranslate2"): _ctranslate2_translator,
             (SUMMARIZER, "transformers"): _transformers_summarizer,
         }
         self._reset()

@@ -1,14 +1,28 @@
 """The translation engine interface shared by every backend.
 
-A ``Translator`` turns lists of source sentences into lists of target sentences,
-one output per input, in order. Language arguments are the user-facing ISO 639
-codes (``en``, ``az``, ``fa``, ``hy``, ``azb``...); each engine maps them to its
-model's own codes (NLLB ``azj_Latn``, M2M100 ``__az__``, Marian ``>>aze<<``).
+A ``Translator`` turns source sentences into target sentences, one output per
+input, in order. Language arguments are the user-facing canonical codes (``en``,
+``az``, ``fa``, ``hy``, ``azb``...); each engine maps them to its model's own codes
+(NLLB ``azj_Latn``, M2M100 ``__az__``, Marian ``>>aze<<``).
+
+``translate_segments`` takes sentences with their own source and target
+languages, so one engine call can serve several languages and several jobs at
+once; that is what the batch scheduler feeds it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One sentence to translate from ``source`` into ``target``."""
+
+    text: str
+    source: str
+    target: str
 
 
 @runtime_checkable
@@ -18,7 +32,7 @@ class Translator(Protocol):
     model_name: str
 
     def languages(self) -> list[str]:
-        """ISO codes this model can translate from and into, sorted."""
+        """Canonical codes this model can translate from and into, sorted."""
         ...
 
     def supports(self, source: str, target: str) -> bool:
@@ -28,6 +42,27 @@ class Translator(Protocol):
     def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
         """Translate ``sentences`` from ``source`` into ``target``; one output per input."""
         ...
+
+    def translate_segments(self, segments: list[Segment]) -> list[str]:
+        """Translate segments of any language pairs; one output per input, in order."""
+        ...
+
+    def check_segments(self, segments: list[Segment]) -> None:
+        """Raise ``TextTooLong`` or ``UnsupportedLanguage`` for segments the model cannot take."""
+        ...
+
+
+def translate_by_pair(translator: Translator, segments: list[Segment]) -> list[str]:
+    """``translate_segments`` for engines that translate one language pair per call."""
+    outputs: list[str] = [""] * len(segments)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, segment in enumerate(segments):
+        groups.setdefault((segment.source, segment.target), []).append(index)
+    for (source, target), indices in groups.items():
+        texts = translator.translate([segments[i].text for i in indices], source, target)
+        for i, text in zip(indices, texts, strict=True):
+            outputs[i] = text
+    return outputs
 
 
 class Summarizer(Protocol):

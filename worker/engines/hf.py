@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.errors import ModelUnavailable, TextTooLong
+from worker import metrics
+from worker.engines.base import Segment, translate_by_pair
 from worker.engines.languages import (
     LanguageMap,
     m2m100_language_map,
@@ -303,6 +305,25 @@ class TransformersTranslator:
         texts = iter(decoded)
         return [next(texts).strip() if ids else "" for ids in generated]
 
+    def translate_segments(self, segments: list[Segment]) -> list[str]:
+        """Translate segments of mixed language pairs, one generate call per pair and batch."""
+        return translate_by_pair(self, segments)
+
+    def check_segments(self, segments: list[Segment]) -> None:
+        """Raise ``UnsupportedLanguage`` or ``TextTooLong`` before any work is queued."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for segment in segments:
+            groups.setdefault((segment.source, segment.target), []).append(segment.text)
+        for (source, target), texts in groups.items():
+            for index, ids in enumerate(self.encode(texts, source, target)):
+                if len(ids) > self.max_input_tokens:
+                    raise TextTooLong(
+                        f"A sentence is {len(ids)} tokens long; {self.model_name} accepts at "
+                        f"most {self.max_input_tokens}: {texts[index][:80]!r}...",
+                        tokens=len(ids),
+                        limit=self.max_input_tokens,
+                    )
+
     # Lower level, for tests and tools
 
     def encode(self, sentences: list[str], source: str, target: str) -> list[list[int]]:
@@ -348,6 +369,9 @@ class TransformersTranslator:
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start : start + self.batch_size]
             outputs = self._generate([encoded[i] for i in chunk], forced)
+            metrics.record_batch(
+                len(chunk), sum(len(encoded[i]) for i in chunk), sum(len(o) for o in outputs)
+            )
             for i, ids in zip(chunk, outputs, strict=True):
                 # Cut each row at its own bound so that a sentence's translation does not
                 # depend on which longer sentences happened to share its batch.

@@ -1,0 +1,122 @@
+"""The batch scheduler: full batches, fairness between jobs, isolation of failures."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.errors import TextTooLong
+from worker.batching import BatchScheduler
+from worker.engines.base import Segment
+from worker.engines.ct2 import CTranslate2Translator
+
+
+class Recording:
+    """The real tiny CTranslate2 engine, with each call's segments written down."""
+
+    def __init__(self, inner: CTranslate2Translator, gate: threading.Event | None = None) -> None:
+        self.inner = inner
+        self.model_name = inner.model_name
+        self.calls: list[list[Segment]] = []
+        self.gate = gate
+
+    def languages(self) -> list[str]:
+        return self.inner.languages()
+
+    def supports(self, source: str, target: str) -> bool:
+        return self.inner.supports(source, target)
+
+    def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
+        return self.inner.translate(sentences, source, target)
+
+    def check_segments(self, segments: list[Segment]) -> None:
+        self.inner.check_segments(segments)
+
+    def translate_segments(self, segments: list[Segment]) -> list[str]:
+        if self.gate is not None:
+            self.gate.wait(10)
+        self.calls.append(list(segments))
+        return self.inner.translate_segments(segments)
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_nllb_ct2_dir: Path) -> CTranslate2Translator:
+    return CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+
+
+@pytest.fixture
+def gate() -> threading.Event:
+    return threading.Event()
+
+
+@pytest.fixture
+def recording(engine: CTranslate2Translator, gate: threading.Event) -> Recording:
+    return Recording(engine, gate)
+
+
+@pytest.fixture
+def scheduler(recording: Recording) -> Iterator[BatchScheduler]:
+    s = BatchScheduler(recording, max_batch_sentences=8)  # type: ignore[arg-type]
+    yield s
+    s.close()
+
+
+def sentences(prefix: str, count: int) -> list[str]:
+    return [f"{prefix} sentence number {i} about the talks in Baku." for i in range(count)]
+
+
+def test_languages_and_jobs_share_batches(
+    scheduler: BatchScheduler, recording: Recording, gate: threading.Event
+) -> None:
+    a = scheduler.submit(
+        "a", [Segment(s, "en", t) for t in ("az", "fa") for s in sentences("A", 3)]
+    )
+    b = scheduler.submit("b", [Segment(s, "en", "hy") for s in sentences("B", 2)])
+    gate.set()
+    assert all(f.result(timeout=30) for f in a + b)
+    # 8 sentences from two jobs and three target languages fit one engine call
+    assert len(recording.calls) <= 2
+    assert {seg.target for seg in recording.calls[-1]} | {
+        seg.target for seg in recording.calls[0]
+    } == {"az", "fa", "hy"}
+
+
+def test_a_small_job_is_not_stuck_behind_a_long_one(
+    scheduler: BatchScheduler, recording: Recording, gate: threading.Event
+) -> None:
+    long_job = scheduler.submit("long", [Segment(s, "en", "fa") for s in sentences("L", 40)])
+    small_job = scheduler.submit("small", [Segment(s, "en", "az") for s in sentences("S", 3)])
+    gate.set()
+    for future in small_job + long_job:
+        future.result(timeout=60)
+    calls_with_small = [
+        i for i, call in enumerate(recording.calls) if any(s.target == "az" for s in call)
+    ]
+    # the small job rides in the first calls, not after the 40 sentences of the long one
+    assert calls_with_small and calls_with_small[-1] <= 1
+    assert len(recording.calls) >= 5
+
+
+def test_cancel_drops_what_is_still_queued(
+    scheduler: BatchScheduler, recording: Recording, gate: threading.Event
+) -> None:
+    futures = scheduler.submit("job", [Segment(s, "en", "fa") for s in sentences("C", 30)])
+    dropped = scheduler.cancel("job")
+    gate.set()
+    assert dropped >= 22  # at most one batch of 8 was already taken
+    assert sum(f.cancelled() for f in futures) == dropped
+    assert scheduler.pending() == 0
+
+
+def test_one_bad_sentence_fails_only_its_own_job(
+    scheduler: BatchScheduler, gate: threading.Event
+) -> None:
+    bad = scheduler.submit("bad", [Segment(" ".join(["word"] * 1500), "en", "fa")])
+    good = scheduler.submit("good", [Segment(s, "en", "az") for s in sentences("G", 3)])
+    gate.set()
+    assert all(f.result(timeout=30) for f in good)
+    with pytest.raises(TextTooLong):
+        bad[0].result(timeout=30)

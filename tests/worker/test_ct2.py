@@ -1,0 +1,103 @@
+"""The CTranslate2 engine on the tests' tiny models, converted by the product's converter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.errors import ModelUnavailable, TextTooLong, UnsupportedLanguage
+from worker import metrics
+from worker.engines.base import Segment, Translator
+from worker.engines.convert import METADATA_FILE, is_ctranslate2_dir
+from worker.engines.ct2 import CTranslate2Translator
+from worker.engines.hf import Family
+
+SENTENCES = [
+    "Delegations met in Baku on Monday.",
+    "",
+    "The talks lasted six hours, officials said, and will resume next week.",
+    "No date was set.",
+]
+
+
+@pytest.fixture(scope="module")
+def nllb(tiny_nllb_ct2_dir: Path) -> CTranslate2Translator:
+    return CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+
+
+def test_conversion_writes_a_complete_model(tiny_nllb_ct2_dir: Path) -> None:
+    assert is_ctranslate2_dir(tiny_nllb_ct2_dir)
+    names = {p.name for p in tiny_nllb_ct2_dir.iterdir()}
+    assert {"model.bin", "sentencepiece.bpe.model", "tokenizer_config.json"} <= names
+    facts = json.loads((tiny_nllb_ct2_dir / METADATA_FILE).read_text())
+    assert facts["quantization"] == "int8"
+    assert facts["model_type"] == "m2m_100"
+
+
+def test_loads_with_int8_on_cpu_and_knows_the_languages(nllb: CTranslate2Translator) -> None:
+    assert isinstance(nllb, Translator)
+    assert nllb.family is Family.NLLB
+    assert nllb.compute_type == "int8"
+    assert {"en", "az", "azb", "fa", "hy"} <= set(nllb.languages())
+    assert nllb.supports("en", "hy")
+    assert not nllb.supports("en", "tlh")
+    assert nllb._target_prefix("az") == ["azj_Latn"]
+    assert nllb._target_prefix("fa") == ["pes_Arab"]
+    assert nllb.max_input_tokens == 1024
+
+
+@pytest.mark.parametrize("target", ["az", "fa", "hy", "azb"])
+def test_translates_one_output_per_input(nllb: CTranslate2Translator, target: str) -> None:
+    outputs = nllb.translate(SENTENCES, "en", target)
+    assert len(outputs) == len(SENTENCES)
+    assert outputs[1] == ""
+    assert all(isinstance(text, str) and text for i, text in enumerate(outputs) if i != 1)
+    # the target language code is a decoder prefix, never part of the text
+    assert not any("azj_Latn" in text or "pes_Arab" in text for text in outputs)
+
+
+def test_one_call_serves_several_language_pairs(nllb: CTranslate2Translator) -> None:
+    before = metrics.TARGET_TOKENS._value.get()
+    segments = [
+        Segment("Delegations met in Baku on Monday.", "en", "az"),
+        Segment("Delegations met in Baku on Monday.", "en", "fa"),
+        Segment("Talks will resume in Tehran.", "en", "hy"),
+        Segment("این یک آزمون است.", "fa", "en"),
+    ]
+    outputs = nllb.translate_segments(segments)
+    assert len(outputs) == 4 and all(outputs)
+    assert metrics.TARGET_TOKENS._value.get() > before
+    with pytest.raises(UnsupportedLanguage):
+        nllb.translate_segments([Segment("Hello.", "en", "tlh")])
+
+
+def test_an_overlong_sentence_is_refused_not_truncated(nllb: CTranslate2Translator) -> None:
+    long_sentence = " ".join(["Azerbaijan"] * 1500)
+    with pytest.raises(TextTooLong) as caught:
+        nllb.check_segments([Segment(long_sentence, "en", "fa")])
+    assert caught.value.details["limit"] == 1024
+    with pytest.raises(TextTooLong):
+        nllb.translate([long_sentence], "en", "fa")
+
+
+def test_m2m100_and_multi_target_marian(
+    tiny_m2m100_ct2_dir: Path, tiny_marian_multi_ct2_dir: Path
+) -> None:
+    m2m = CTranslate2Translator(str(tiny_m2m100_ct2_dir), threads=1)
+    assert m2m.family is Family.M2M100
+    assert m2m._target_prefix("fa") == ["__fa__"]
+    assert len(m2m.translate(SENTENCES, "en", "fa")) == len(SENTENCES)
+    marian = CTranslate2Translator(str(tiny_marian_multi_ct2_dir), threads=1)
+    assert marian.family is Family.MARIAN
+    assert marian._target_prefix("hy") is None
+    assert marian._prepare(Segment("Hello.", "en", "hy")).startswith(">>hye<<")
+    assert len(marian.translate(SENTENCES, "en", "hy")) == len(SENTENCES)
+
+
+def test_not_a_ctranslate2_directory(tiny_nllb_dir: Path, tmp_path: Path) -> None:
+    for path in (tiny_nllb_dir, tmp_path / "missing"):
+        with pytest.raises(ModelUnavailable) as caught:
+            CTranslate2Translator(str(path))
+        assert "models pull" in caught.value.message

@@ -1,0 +1,275 @@
+"""The CTranslate2 translation engine: int8 inference on CPU, float16 on CUDA.
+
+Runs a model directory converted by ``dragoman models pull`` (or CTranslate2's own
+converter with the tokenizer files copied along). Text is tokenised with the
+model's own Hugging Face tokenizer; CTranslate2 decodes. Segments of any language
+pairs share one call: the source language is in each token sequence and the
+target language is each row's decoder prefix, so a batch can mix languages and
+jobs freely.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from service.errors import ModelUnavailable, TextTooLong
+from worker import metrics
+from worker.engines.base import Segment
+from worker.engines.convert import is_ctranslate2_dir, read_metadata
+from worker.engines.hf import Family, _load_errors, language_map_for
+
+log = logging.getLogger(__name__)
+
+_NO_LIMIT = 1_000_000
+MAX_BATCH_SENTENCES = 64
+
+
+def available_cores() -> int:
+    """Cores this process may run on (a container or taskset may allow fewer than exist)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def family_from_tokenizer(tokenizer: Any) -> Family:
+    name = type(tokenizer).__name__
+    if name.startswith("Nllb"):
+        return Family.NLLB
+    if name.startswith("M2M100"):
+        return Family.M2M100
+    if name.startswith("Marian"):
+        return Family.MARIAN
+    raise ValueError(f"unsupported tokenizer {name} for a CTranslate2 translation model")
+
+
+class CTranslate2Translator:
+    """A converted seq2seq model run by CTranslate2.
+
+    Args:
+        name: Directory of the converted model.
+        device: ``cpu``, ``cuda`` or ``cuda:N``.
+        compute_type: Weight type; ``default`` is int8 on CPU and int8_float16 on CUDA.
+        threads: Threads for one batch (CTranslate2 ``intra_threads``); 0 uses every
+            core this process may run on.
+        max_batch_tokens: Token budget of one decoding batch.
+        num_beams: Beam width; 1 is greedy search.
+        batch_size: Accepted for symmetry with the transformers engine; batches here
+            are sized by ``max_batch_tokens``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        device: str = "cpu",
+        *,
+        compute_type: str = "default",
+        threads: int = 0,
+        max_batch_tokens: int = 2048,
+        num_beams: int = 1,
+        batch_size: int | None = None,
+        no_repeat_ngram_size: int = 0,
+        repetition_penalty: float = 1.0,
+    ) -> None:
+        self.model_name = name
+        self.device = device
+        self.num_beams = num_beams
+        self.max_batch_tokens = max_batch_tokens
+        self.no_repeat_ngram_size = no_repeat_ngram_size
+        self.repetition_penalty = repetition_penalty
+        self.threads = threads or available_cores()
+        self.compute_type = compute_type
+        if compute_type == "default":
+            self.compute_type = "int8_float16" if device.startswith("cuda") else "int8"
+        # The tokenizer's source language is mutable state: one encoder at a time.
+        self._tokenizer_lock = threading.Lock()
+        self._translator, self._tokenizer = self._load(name, device)
+        self.family = family_from_tokenizer(self._tokenizer)
+        self.language_map = language_map_for(self.family, self._tokenizer)
+        self.max_input_tokens = self._input_limit(name)
+        log.info(
+            "loaded %s model %s with CTranslate2 (%s, %s, %d threads)",
+            self.family.value,
+            name,
+            device,
+            self.compute_type,
+            self.threads,
+        )
+
+    def _load(self, name: str, device: str) -> tuple[Any, Any]:
+        import ctranslate2
+        from transformers import AutoTokenizer
+
+        path = Path(name).expanduser()
+        if not is_ctranslate2_dir(path):
+            raise ModelUnavailable(
+                f"{name!r} is not a CTranslate2 model directory (model.bin and config.json "
+                "missing). Install one with `dragoman models pull NAME`, or use "
+                "DRAGOMAN_TRANSLATION_BACKEND=transformers for a transformers checkpoint.",
+                model=name,
+            )
+        index = 0
+        kind = device
+        if ":" in device:
+            kind, _, number = device.partition(":")
+            index = int(number)
+        try:
+            translator = ctranslate2.Translator(
+                str(path),
+                device=kind,
+                device_index=index,
+                compute_type=self.compute_type,
+                intra_threads=self.threads,
+                inter_threads=1,
+            )
+            tokenizer = AutoTokenizer.from_pretrained(str(path))
+        except _load_errors() as exc:
+            raise ModelUnavailable(
+                f"CTranslate2 model {name!r} cannot be loaded ({str(exc).splitlines()[0][:200]}). "
+                "Reinstall it with `dragoman models pull NAME`.",
+                model=name,
+            ) from exc
+        return translator, tokenizer
+
+    def _input_limit(self, name: str) -> int:
+        limits: list[Any] = [getattr(self._tokenizer, "model_max_length", None)]
+        limits.append(read_metadata(name).get("max_position_embeddings"))
+        try:
+            config = json.loads((Path(name).expanduser() / "config.json").read_text())
+            limits.append(config.get("max_position_embeddings"))
+        except (OSError, ValueError):
+            pass
+        known = [int(v) for v in limits if isinstance(v, int) and 0 < v < _NO_LIMIT]
+        return min(known) if known else 512
+
+    # Translator protocol
+
+    def languages(self) -> list[str]:
+        return self.language_map.languages()
+
+    def supports(self, source: str, target: str) -> bool:
+        return self.language_map.supports(source, target)
+
+    def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
+        return self.translate_segments([Segment(s, source, target) for s in sentences])
+
+    def check_segments(self, segments: list[Segment]) -> None:
+        for segment, tokens in zip(segments, self._encode(segments), strict=True):
+            if len(tokens) > self.max_input_tokens:
+                raise TextTooLong(
+                    f"A sentence is {len(tokens)} tokens long; {self.model_name} accepts at "
+                    f"most {self.max_input_tokens}: {segment.text[:80]!r}...",
+                    tokens=len(tokens),
+                    limit=self.max_input_tokens,
+                )
+
+    def translate_segments(self, segments: list[Segment]) -> list[str]:
+        """Translate segments of any language pairs in length-sorted, token-budgeted batches."""
+        encoded = self._encode(segments)
+        outputs = [""] * len(segments)
+        todo = [i for i, tokens in enumerate(encoded) if tokens]
+        for i in todo:
+            if len(encoded[i]) > self.max_input_tokens:
+                raise TextTooLong(
+                    f"A sentence is {len(encoded[i])} tokens long; {self.model_name} accepts "
+                    f"at most {self.max_input_tokens}.",
+                    tokens=len(encoded[i]),
+                    limit=self.max_input_tokens,
+                )
+        # Similar lengths share a batch: little padding, and one decoding bound fits all.
+        todo.sort(key=lambda i: len(encoded[i]))
+        for batch in self._batches(todo, encoded):
+            prefixes = [self._target_prefix(segments[i].target) for i in batch]
+            longest = max(len(encoded[i]) for i in batch)
+            results = self._translator.translate_batch(
+                [encoded[i] for i in batch],
+                target_prefix=prefixes if any(prefixes) else None,
+                beam_size=self.num_beams,
+                max_batch_size=0,
+                max_decoding_length=self._max_length(longest),
+                repetition_penalty=self.repetition_penalty,
+                no_repeat_ngram_size=self.no_repeat_ngram_size,
+                return_scores=False,
+            )
+            source_tokens = sum(len(encoded[i]) for i in batch)
+            target_tokens = 0
+            for i, prefix, result in zip(batch, prefixes, results, strict=True):
+                tokens = list(result.hypotheses[0])
+                target_tokens += len(tokens)
+                tokens = tokens[len(prefix or []) :][: self._max_length(len(encoded[i]))]
+                outputs[i] = self._decode(tokens)
+            metrics.record_batch(len(batch), source_tokens, target_tokens)
+        return outputs
+
+    # Internals
+
+    def _batches(self, order: list[int], encoded: list[list[str]]) -> list[list[int]]:
+        """Consecutive runs of ``order`` whose padded size fits the token budget."""
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            width = (
+                max(len(encoded[i]), *(len(encoded[j]) for j in current))
+                if current
+                else len(encoded[i])
+            )
+            if current and (
+                width * (len(current) + 1) > self.max_batch_tokens
+                or len(current) >= MAX_BATCH_SENTENCES
+            ):
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        return batches
+
+    def _encode(self, segments: list[Segment]) -> list[list[str]]:
+        """Source tokens per segment (language and end tokens included); blank -> []."""
+        result: list[list[str]] = [[] for _ in segments]
+        groups: dict[str, list[int]] = {}
+        for index, segment in enumerate(segments):
+            if segment.text.strip():
+                groups.setdefault(segment.source, []).append(index)
+        for source, indices in groups.items():
+            source_code = self.language_map.source_code(source)
+            texts = [self._prepare(segments[i]) for i in indices]
+            with self._tokenizer_lock:
+                if self.family in (Family.NLLB, Family.M2M100):
+                    self._tokenizer.src_lang = source_code
+                encoded = self._tokenizer(texts, add_special_tokens=True, truncation=False)
+            for i, ids in zip(indices, encoded["input_ids"], strict=True):
+                result[i] = self._tokenizer.convert_ids_to_tokens(ids)
+        return result
+
+    def _prepare(self, segment: Segment) -> str:
+        target_code = self.language_map.target_code(segment.target)
+        if self.family is Family.MARIAN and target_code.startswith(">>"):
+            return f"{target_code} {segment.text}"
+        return segment.text
+
+    def _target_prefix(self, target: str) -> list[str] | None:
+        code = self.language_map.target_code(target)
+        if self.family is Family.NLLB:
+            return [code]
+        if self.family is Family.M2M100:
+            return [f"__{code}__"]
+        return None
+
+    def _max_length(self, input_tokens: int) -> int:
+        # Degenerate output may never end; a translation rarely needs more than twice
+        # the source length, and the decoder has a position limit.
+        return min(self.max_input_tokens, 2 * input_tokens + 16)
+
+    def _decode(self, tokens: list[str]) -> str:
+        ids = self._tokenizer.convert_tokens_to_ids(tokens)
+        text: str = self._tokenizer.decode(ids, skip_special_tokens=True)
+        return text.strip()
+
+    def __repr__(self) -> str:
+        return f"CTranslate2Translator({self.model_name!r}, {self.device}, {self.compute_type})"
