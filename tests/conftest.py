@@ -89,6 +89,8 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]
         from sqlalchemy import text
 
         with database.engine.begin() as connection:
-            connection.execute(text("TRUNCATE jobs, job_translations, workers CASCADE"))
+            connection.execute(
+                text("TRUNCATE jobs, job_translations, workers, translation_cache CASCADE")
+            )
     yield database
     database.dispose()

@@ -74,7 +74,7 @@ class RedisCache:
             log.warning("translation cache unavailable: %s", exc)
             return {}
         return {
-            key: value.decode("utf-8")
+            key: value.decode("utf-8") if isinstance(value, bytes) else str(value)
             for key, value in zip(keys, values, strict=True)
             if value is not None
         }

@@ -16,11 +16,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from worker.cli_models import models_app
+
 app = typer.Typer(
     help="Dragoman: summarise and translate news articles with your own models.",
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(models_app, name="models")
 console = Console(stderr=True)
 out = Console()
 

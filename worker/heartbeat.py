@@ -46,10 +46,10 @@ class Heartbeat(threading.Thread):
             db.dispose()
 
     def _describe_model(self) -> None:
-        from worker.engines.hf import model_languages
+        from worker.translation import model_languages
 
         try:
-            self._languages = model_languages(self.settings.translation_model)
+            self._languages = model_languages(self.settings)
             self._model_error = None
         except DragomanError as exc:
             if exc.message != self._model_error:

@@ -62,6 +62,18 @@ def resolve_model(settings: Any) -> tuple[str, str]:
     return name, "transformers" if backend == "auto" else backend
 
 
+def model_languages(settings: Any) -> list[str]:
+    """Languages of the configured model, read without loading its weights."""
+    name, backend = resolve_model(settings)
+    if backend == "ctranslate2":
+        from worker.engines import ct2
+
+        return ct2.model_languages(name)
+    from worker.engines import hf
+
+    return hf.model_languages(name)
+
+
 def load_translator(ctx: WorkerContext) -> Translator:
     settings = ctx.settings
     name, backend = resolve_model(settings)

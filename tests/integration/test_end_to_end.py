@@ -88,15 +88,18 @@ def submit(base: str, title: str, body: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_redis_postgres_api_and_worker(
-    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_dir: Path, postgres_url: str
+    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path, postgres_url: str
 ) -> None:
+    """Production layout: PostgreSQL, Redis, a CTranslate2 model, API and worker apart."""
     broker = f"{REDIS_URL}/9"
     redis.Redis.from_url(broker).flushdb()
+    metrics_port = free_port()
     env = base_env(
         tmp_path / "data",
-        tiny_nllb_dir,
+        tiny_nllb_ct2_dir,
         DRAGOMAN_DATABASE_URL=postgres_url,
         DRAGOMAN_BROKER_URL=broker,
+        DRAGOMAN_METRICS_PORT=str(metrics_port),
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -115,6 +118,11 @@ def test_redis_postgres_api_and_worker(
     assert seen_partial
     done = wait_job(base, job["id"], [worker, api])
     check_result(done, body)
+    # the worker ran the CTranslate2 engine and says so in its metrics
+    exposed = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    tokens = _metric(exposed, "dragoman_translation_target_tokens_total")
+    assert tokens > done["progress"]["total"]
+    assert _metric(exposed, 'dragoman_jobs_finished_total{status="succeeded"}') == 1
 
     # the CLI talks to the same API and waits for the result
     article_file = tmp_path / "short.txt"
@@ -138,6 +146,13 @@ def test_redis_postgres_api_and_worker(
     )
     assert refused.status_code == 422
     assert "hy" in refused.json()["error"]["details"]["supported"]
+
+
+def _metric(exposition: str, name: str) -> float:
+    for line in exposition.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not exposed")
 
 
 def _partial_or_done(base: str, job_id: str) -> bool:

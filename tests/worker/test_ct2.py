@@ -101,3 +101,29 @@ def test_not_a_ctranslate2_directory(tiny_nllb_dir: Path, tmp_path: Path) -> Non
         with pytest.raises(ModelUnavailable) as caught:
             CTranslate2Translator(str(path))
         assert "models pull" in caught.value.message
+
+
+def test_backend_is_chosen_by_what_the_model_is(
+    tiny_nllb_dir: Path, tiny_nllb_ct2_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from tests.conftest import make_settings
+    from worker.translation import model_languages, resolve_model
+
+    assert resolve_model(make_settings(tmp_path, translation_model=str(tiny_nllb_ct2_dir))) == (
+        str(tiny_nllb_ct2_dir),
+        "ctranslate2",
+    )
+    assert resolve_model(make_settings(tmp_path, translation_model=str(tiny_nllb_dir)))[1] == (
+        "transformers"
+    )
+    # a Hub id installed by `dragoman models pull` runs from the model store
+    hub_id = "facebook/nllb-200-distilled-600M"
+    installed = tmp_path / "models" / "facebook--nllb-200-distilled-600M"
+    shutil.copytree(tiny_nllb_ct2_dir, installed)
+    settings = make_settings(tmp_path, translation_model=hub_id)
+    assert resolve_model(settings) == (str(installed), "ctranslate2")
+    assert {"az", "fa", "hy"} <= set(model_languages(settings))
+    forced = make_settings(tmp_path, translation_model=hub_id, translation_backend="transformers")
+    assert resolve_model(forced) == (hub_id, "transformers")

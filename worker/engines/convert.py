@@ -113,7 +113,9 @@ def _register_m2m100_vocabulary_fix() -> None:
         def get_vocabulary(self, model: Any, tokenizer: Any) -> list[str]:
             tokens: list[str] = super().get_vocabulary(model, tokenizer)
             lang_tokens = getattr(tokenizer, "lang_token_to_id", None) or {}
-            missing = [t for t in sorted(lang_tokens, key=lang_tokens.get) if t not in tokens]
+            missing = [
+                t for t, _ in sorted(lang_tokens.items(), key=lambda kv: kv[1]) if t not in tokens
+            ]
             if missing:
                 # The base loader padded with "madeupword" fillers where the language
                 # tokens belong: the language tokens come first, then the fillers.

@@ -273,3 +273,20 @@ class CTranslate2Translator:
 
     def __repr__(self) -> str:
         return f"CTranslate2Translator({self.model_name!r}, {self.device}, {self.compute_type})"
+
+
+def model_languages(name: str) -> list[str]:
+    """Languages of a CTranslate2 model directory, from its tokenizer alone."""
+    from transformers import AutoTokenizer
+
+    if not is_ctranslate2_dir(name):
+        raise ModelUnavailable(f"{name!r} is not a CTranslate2 model directory.", model=name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(Path(name).expanduser()))
+        family = family_from_tokenizer(tokenizer)
+    except _load_errors() as exc:
+        raise ModelUnavailable(
+            f"CTranslate2 model {name!r} cannot be read ({str(exc).splitlines()[0][:200]}).",
+            model=name,
+        ) from exc
+    return language_map_for(family, tokenizer).languages()
