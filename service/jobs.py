@@ -15,6 +15,7 @@ from service.schemas import (
     JobOut,
     LanguageOut,
     Progress,
+    SegmentFlag,
     SummaryOut,
     TranslationOut,
 )
@@ -113,6 +114,7 @@ def job_out(job: Job) -> JobOut:
             title=t.title,
             summary=t.summary,
             body=t.body,
+            flags=[SegmentFlag(**flag) for flag in t.flags or []],
             error=ErrorInfo(code=t.error_code, message=t.error_message or "")
             if t.error_code
             else None,
@@ -134,6 +136,7 @@ def job_out(job: Job) -> JobOut:
         error=ErrorInfo(code=job.error_code, message=job.error_message or "")
         if job.error_code
         else None,
+        analysis=job.analysis,
         attempts=job.attempts,
         model=job.model,
         created_at=job.created_at,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -74,12 +74,25 @@ class SummaryOut(BaseModel):
     sentences: list[str]
 
 
+class SegmentFlag(BaseModel):
+    """A translated sentence that failed a check even after a stricter retry."""
+
+    field: str = Field(description="title, summary or body")
+    index: int = Field(description="Sentence number within the field, from 0.")
+    source: str = Field(description="The source sentence (shortened).")
+    flags: list[str] = Field(
+        description="untranslated, wrong_script, wrong_language, repetition, length_ratio, "
+        "numbers, lost_placeholder"
+    )
+
+
 class TranslationOut(BaseModel):
     status: TranslationStatus
     direction: Literal["ltr", "rtl"] | None = None
     title: str | None = None
     summary: str | None = None
     body: str | None = None
+    flags: list[SegmentFlag] = Field(default_factory=list)
     error: ErrorInfo | None = None
 
 
@@ -101,6 +114,11 @@ class JobOut(BaseModel):
     translations: dict[str, TranslationOut]
     progress: Progress
     error: ErrorInfo | None
+    analysis: dict[str, Any] | None = Field(
+        default=None,
+        description="paragraph_languages (code and confidence per paragraph), mixed, "
+        "split_segments (sentences over the model's input limit, translated in pieces)",
+    )
     attempts: int
     model: str | None
     created_at: dt.datetime

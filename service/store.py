@@ -182,6 +182,11 @@ def record_plan(db: Database, job_id: str, total: int) -> None:
     _update_running(db, job_id, progress_total=total, progress_done=0)
 
 
+def record_analysis(db: Database, job_id: str, analysis: dict[str, Any]) -> None:
+    """What the pipeline learned about the text: paragraph languages, split sentences."""
+    _update_running(db, job_id, analysis=analysis)
+
+
 def record_summary(db: Database, job_id: str, summary: dict[str, Any] | None) -> None:
     _update_running(db, job_id, summary=summary)
 
@@ -210,6 +215,7 @@ def record_translation(
     title: str | None = None,
     summary: str | None = None,
     body: str | None = None,
+    flags: list[dict[str, Any]] | None = None,
     error_code: str | None = None,
     error_message: str | None = None,
 ) -> None:
@@ -229,6 +235,7 @@ def record_translation(
                 title=title,
                 summary=summary,
                 body=body,
+                flags=flags or None,
                 error_code=error_code,
                 error_message=error_message,
                 updated_at=utcnow(),
