@@ -90,7 +90,10 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]
 
         with database.engine.begin() as connection:
             connection.execute(
-                text("TRUNCATE jobs, job_translations, workers, translation_cache CASCADE")
+                text(
+                    "TRUNCATE jobs, job_translations, workers, translation_cache, tenants, "
+                    "api_keys, idempotency_keys, webhook_deliveries, usage_counters CASCADE"
+                )
             )
     yield database
     database.dispose()
