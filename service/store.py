@@ -139,27 +139,45 @@ def cancel_job(db: Database, job_id: str) -> Job:
 # -- worker-side transitions -------------------------------------------------
 
 
-def claim_job(db: Database, job_id: str, *, model: str) -> Job | None:
-    """Move a job to ``running`` for this attempt; None when there is nothing to do.
+def claim_job(
+    db: Database, job_id: str, *, model: str, worker: str, stale_after: float = 30.0
+) -> Job | None:
+    """Take a job for this attempt; None when there is nothing to do.
 
-    A job redelivered after a worker died is still ``running`` and is claimed
-    again (its earlier partial results are overwritten); a finished or
-    cancelled job is left alone, so a duplicate message is harmless.
+    A queued job is claimed. A running job is claimed again only if the worker
+    that holds it has stopped sending heartbeats (it died mid-job and the broker
+    redelivered the message, or the reaper re-queued it); a job held by a live
+    worker, finished or cancelled is left alone, so duplicate messages are harmless.
+    Each claim increments ``attempts``, which fences the writes of older attempts.
     """
+    live = select(WorkerRecord.name).where(
+        WorkerRecord.last_seen >= utcnow() - dt.timedelta(seconds=stale_after)
+    )
     with db.session() as session:
         now = utcnow()
         result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .where(
+                Job.id == job_id,
+                or_(
+                    Job.status == JobStatus.QUEUED,
+                    and_(
+                        Job.status == JobStatus.RUNNING,
+                        or_(Job.worker.is_(None), Job.worker.not_in(live)),
+                    ),
+                ),
+            )
             .values(
                 status=JobStatus.RUNNING,
                 attempts=Job.attempts + 1,
+                worker=worker,
                 started_at=now,
                 updated_at=now,
                 model=model,
                 error_code=None,
                 error_message=None,
             )
+            .execution_options(synchronize_session=False)
         )
         session.commit()
         if result.rowcount == 0:  # type: ignore[attr-defined]
@@ -167,42 +185,51 @@ def claim_job(db: Database, job_id: str, *, model: str) -> Job | None:
         return session.get(Job, job_id, populate_existing=True)
 
 
-def is_cancelled(db: Database, job_id: str) -> bool:
+def still_running(db: Database, job_id: str, attempt: int) -> bool:
+    """Whether attempt ``attempt`` still owns the job (not cancelled, not taken over)."""
     with db.session() as session:
-        status = session.scalar(select(Job.status).where(Job.id == job_id))
-    return status in (None, JobStatus.CANCELLED)
+        row = session.execute(
+            select(Job.status, Job.attempts).where(Job.id == job_id)
+        ).one_or_none()
+    return row is not None and row.status == JobStatus.RUNNING and row.attempts == attempt
 
 
-def record_detection(db: Database, job_id: str, language: str, confidence: float | None) -> None:
-    _update_running(db, job_id, detected_language=language, detected_confidence=confidence)
+def record_detection(
+    db: Database, job_id: str, language: str, confidence: float | None, *, attempt: int
+) -> None:
+    _update_running(db, job_id, attempt, detected_language=language, detected_confidence=confidence)
 
 
-def record_plan(db: Database, job_id: str, total: int) -> None:
+def record_plan(db: Database, job_id: str, total: int, *, attempt: int) -> None:
     """Set the amount of work (segments to translate) and reset progress."""
-    _update_running(db, job_id, progress_total=total, progress_done=0)
+    _update_running(db, job_id, attempt, progress_total=total, progress_done=0)
 
 
-def record_analysis(db: Database, job_id: str, analysis: dict[str, Any]) -> None:
+def record_analysis(db: Database, job_id: str, analysis: dict[str, Any], *, attempt: int) -> None:
     """What the pipeline learned about the text: paragraph languages, split sentences."""
-    _update_running(db, job_id, analysis=analysis)
+    _update_running(db, job_id, attempt, analysis=analysis)
 
 
-def record_summary(db: Database, job_id: str, summary: dict[str, Any] | None) -> None:
-    _update_running(db, job_id, summary=summary)
+def record_summary(
+    db: Database, job_id: str, summary: dict[str, Any] | None, *, attempt: int
+) -> None:
+    _update_running(db, job_id, attempt, summary=summary)
 
 
-def record_progress(db: Database, job_id: str, done: int) -> None:
-    _update_running(db, job_id, progress_done=done)
+def record_progress(db: Database, job_id: str, done: int, *, attempt: int) -> None:
+    _update_running(db, job_id, attempt, progress_done=done)
 
 
-def _update_running(db: Database, job_id: str, **values: Any) -> None:
+def _update_running(db: Database, job_id: str, attempt: int, **values: Any) -> bool:
+    """Write to a running job, unless a later attempt has taken it over."""
     with db.session() as session:
-        session.execute(
+        result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.attempts == attempt)
             .values(updated_at=utcnow(), **values)
         )
         session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def record_translation(
@@ -210,6 +237,7 @@ def record_translation(
     job_id: str,
     language: str,
     *,
+    attempt: int,
     status: TranslationStatus,
     direction: str | None = None,
     title: str | None = None,
@@ -221,10 +249,12 @@ def record_translation(
 ) -> None:
     """Store one language's result as soon as it is done (readable while the job runs)."""
     with db.session() as session:
-        running = session.scalar(
-            select(Job.id).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        owned = session.scalar(
+            select(Job.id)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.attempts == attempt)
+            .with_for_update()
         )
-        if running is None:
+        if owned is None:
             return
         session.execute(
             update(JobTranslation)
@@ -245,23 +275,36 @@ def record_translation(
         session.commit()
 
 
-def finish_job(db: Database, job_id: str) -> bool:
-    """Mark a running job succeeded; False if it was cancelled meanwhile."""
-    return _finish(db, job_id, status=JobStatus.SUCCEEDED)
+def finish_job(db: Database, job_id: str, *, attempt: int) -> bool:
+    """Mark a running job succeeded; False if it was cancelled or taken over meanwhile."""
+    return _finish(db, job_id, attempt, status=JobStatus.SUCCEEDED)
 
 
-def fail_job(db: Database, job_id: str, code: str, message: str) -> bool:
-    """Mark a job failed with a stable code and a human message."""
-    return _finish(db, job_id, status=JobStatus.FAILED, error_code=code, error_message=message)
+def fail_job(
+    db: Database, job_id: str, code: str, message: str, *, attempt: int | None = None
+) -> bool:
+    """Mark a job failed with a stable code and a human message.
+
+    With ``attempt``, only if that attempt still owns the job; without, whatever
+    attempt holds it (a task that gave up retrying before it could claim the job).
+    """
+    return _finish(
+        db, job_id, attempt, status=JobStatus.FAILED, error_code=code, error_message=message
+    )
 
 
-def _finish(db: Database, job_id: str, *, status: JobStatus, **values: Any) -> bool:
+def _finish(
+    db: Database, job_id: str, attempt: int | None, *, status: JobStatus, **values: Any
+) -> bool:
     with db.session() as session:
         now = utcnow()
+        query = update(Job).where(
+            Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])
+        )
+        if attempt is not None:
+            query = query.where(Job.attempts == attempt)
         result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-            .values(status=status, finished_at=now, updated_at=now, **values)
+            query.values(status=status, finished_at=now, updated_at=now, **values)
         )
         if result.rowcount and status == JobStatus.FAILED:  # type: ignore[attr-defined]
             session.execute(

@@ -45,8 +45,7 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
 
     settings = get_settings()
     metrics.serve(settings.metrics_port)
-    name = getattr(sender, "hostname", None) or f"worker@{os.uname().nodename}.{os.getpid()}"
-    _heartbeat = Heartbeat(settings, name=name)
+    _heartbeat = Heartbeat(settings)
     _heartbeat.start()
 
 

@@ -9,6 +9,7 @@ and one batch scheduler.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from dataclasses import dataclass, field
 
@@ -50,6 +51,10 @@ class WorkerContext:
             scheduler.close()
         self.db.dispose()
 
+
+# This worker's identity in heartbeats and job claims. Fixed when the worker process
+# starts (pool children forked from it inherit it): a restarted worker is a new one.
+WORKER_ID = f"dragoman@{socket.gethostname()}/{os.getpid()}"
 
 _lock = threading.Lock()
 _context: WorkerContext | None = None

@@ -18,12 +18,13 @@ from service import store
 from service.db import Database
 from service.errors import DragomanError
 from service.settings import Settings
+from worker.context import WORKER_ID
 
 log = logging.getLogger("dragoman.heartbeat")
 
 
 class Heartbeat(threading.Thread):
-    def __init__(self, settings: Settings, name: str) -> None:
+    def __init__(self, settings: Settings, name: str = WORKER_ID) -> None:
         super().__init__(name="dragoman-heartbeat", daemon=True)
         self.settings = settings
         self.worker_name = name

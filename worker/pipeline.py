@@ -16,7 +16,7 @@ from service.errors import DragomanError, InvalidInput, PermanentError
 from service.languages import AUTO
 from service.models import Job
 from worker import metrics
-from worker.context import WorkerContext
+from worker.context import WORKER_ID, WorkerContext
 from worker.detect import detect_language
 from worker.engines.base import Summarizer
 from worker.registry import registry
@@ -51,7 +51,13 @@ class Article:
 def run_job(ctx: WorkerContext, job_id: str) -> None:
     """Process one job from its stored row to its stored result."""
     settings = ctx.settings
-    job = store.claim_job(ctx.db, job_id, model=settings.translation_model)
+    job = store.claim_job(
+        ctx.db,
+        job_id,
+        model=settings.translation_model,
+        worker=WORKER_ID,
+        stale_after=settings.worker_stale_seconds,
+    )
     if job is None:
         log.info("job %s: nothing to do (finished, cancelled or unknown)", job_id)
         return
@@ -72,7 +78,7 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         return
     except PermanentError as exc:
         log.info("job %s failed: %s: %s", job_id, exc.code, exc.message)
-        store.fail_job(ctx.db, job_id, exc.code, exc.message)
+        store.fail_job(ctx.db, job_id, exc.code, exc.message, attempt=job.attempts)
         metrics.JOBS.labels("failed").inc()
         return
     except DragomanError:
@@ -80,11 +86,15 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
     except Exception:
         log.exception("job %s: unexpected error", job_id)
         store.fail_job(
-            ctx.db, job_id, "internal_error", "An internal error occurred; see the worker log."
+            ctx.db,
+            job_id,
+            "internal_error",
+            "An internal error occurred; see the worker log.",
+            attempt=job.attempts,
         )
         metrics.JOBS.labels("failed").inc()
         return
-    if store.finish_job(ctx.db, job_id):
+    if store.finish_job(ctx.db, job_id, attempt=job.attempts):
         metrics.JOBS.labels("succeeded").inc()
 
 
@@ -100,7 +110,9 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
                 "Could not tell the article's language; give source_language explicitly."
             )
         source = detection.code
-        store.record_detection(ctx.db, job.id, detection.code, detection.confidence)
+        store.record_detection(
+            ctx.db, job.id, detection.code, detection.confidence, attempt=job.attempts
+        )
     article = Article(
         source=source,
         title=segment_document(title, source) if title else None,
@@ -120,6 +132,7 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
                 "text": sentence_separator(source).join(article.summary),
                 "sentences": article.summary,
             },
+            attempt=job.attempts,
         )
     return article
 

@@ -34,7 +34,7 @@ CANCEL_CHECK_INTERVAL = 0.5  # seconds between looks at the job's status
 
 
 class Cancelled(Exception):
-    """The job was cancelled while it ran; stop without recording more."""
+    """The job was cancelled, or taken over by a later attempt; stop without recording more."""
 
 
 class PartialFailure(PermanentError):
@@ -128,7 +128,7 @@ def translate_article(
         if not plan.sentences:  # the source language itself: nothing to translate
             plan.translated = {s: s for s in sentences}
     total = sum(len(p.sentences) for p in plans)
-    store.record_plan(ctx.db, job.id, total=total)
+    store.record_plan(ctx.db, job.id, total=total, attempt=job.attempts)
     translator = load_translator(ctx) if total else None
     cache = ctx.translation_cache()
     model_key = ctx.settings.translation_model
@@ -169,7 +169,7 @@ def translate_article(
                 plan.futures[futures[position]] = sentence
                 position += 1
     _store_completed(ctx, job, plans, render)
-    store.record_progress(ctx.db, job.id, done)
+    store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
     if submissions:
         done = _collect(ctx, job, plans, source, render, done, deadline, scheduler)
     failures = [p.error for p in plans if p.error is not None]
@@ -208,11 +208,11 @@ def _collect(
             _store_completed(ctx, job, plans, render)
             now = time.monotonic()
             if done != reported and (not pending or now - last_progress >= PROGRESS_INTERVAL):
-                store.record_progress(ctx.db, job.id, done)
+                store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
                 reported, last_progress = done, now
             if now - last_cancel_check >= CANCEL_CHECK_INTERVAL:
                 last_cancel_check = now
-                if store.is_cancelled(ctx.db, job.id):
+                if not store.still_running(ctx.db, job.id, job.attempts):
                     raise Cancelled
             if now > deadline:
                 raise JobTimeout(
@@ -239,6 +239,7 @@ def _store_language(ctx: WorkerContext, job: Job, plan: LanguagePlan, render: An
             ctx.db,
             job.id,
             plan.target,
+            attempt=job.attempts,
             status=TranslationStatus.FAILED,
             error_code=plan.error.code,
             error_message=plan.error.message,
@@ -248,6 +249,7 @@ def _store_language(ctx: WorkerContext, job: Job, plan: LanguagePlan, render: An
         ctx.db,
         job.id,
         plan.target,
+        attempt=job.attempts,
         status=TranslationStatus.SUCCEEDED,
         direction=text_direction(plan.target),
         **render(plan.translated, plan.target),

@@ -37,27 +37,64 @@ def test_unknown_job_is_not_found(any_db: Database) -> None:
         store.get_job(any_db, "nope")
 
 
-def test_claim_runs_once_per_delivery_and_never_after_finish(any_db: Database) -> None:
+def beat(db: Database, name: str) -> None:
+    store.record_heartbeat(
+        db,
+        name=name,
+        pid=1,
+        translation_model="m",
+        languages=None,
+        model_status="unknown",
+        model_error=None,
+    )
+
+
+def test_claims_fence_out_older_attempts(any_db: Database) -> None:
     job = store.create_job(any_db, new_job())
-    claimed = store.claim_job(any_db, job.id, model="m")
+    beat(any_db, "w1")
+    claimed = store.claim_job(any_db, job.id, model="m", worker="w1")
     assert claimed is not None and claimed.status == JobStatus.RUNNING and claimed.attempts == 1
-    # a redelivered message (worker died) claims the running job again
-    again = store.claim_job(any_db, job.id, model="m")
-    assert again is not None and again.attempts == 2
-    assert store.finish_job(any_db, job.id)
-    assert store.claim_job(any_db, job.id, model="m") is None
+    assert claimed.worker == "w1"
+    # a duplicate message while w1 is alive and working: nothing to do
+    assert store.claim_job(any_db, job.id, model="m", worker="w2") is None
+    # w1 stops beating (killed): the redelivered message claims the job again
+    store.remove_worker(any_db, "w1")
+    again = store.claim_job(any_db, job.id, model="m", worker="w2")
+    assert again is not None and again.attempts == 2 and again.worker == "w2"
+    # the dead attempt's late writes are ignored; the live one's land
+    store.record_progress(any_db, job.id, 5, attempt=1)
+    store.record_translation(
+        any_db, job.id, "az", attempt=1, status=TranslationStatus.SUCCEEDED, title="stale"
+    )
+    assert not store.finish_job(any_db, job.id, attempt=1)
+    assert not store.still_running(any_db, job.id, 1)
+    assert store.still_running(any_db, job.id, 2)
+    store.record_progress(any_db, job.id, 3, attempt=2)
+    job_now = store.get_job(any_db, job.id)
+    assert job_now.progress_done == 3
+    assert job_now.translations[0].title is None
+    assert store.finish_job(any_db, job.id, attempt=2)
+    assert store.claim_job(any_db, job.id, model="m", worker="w3") is None
     assert store.get_job(any_db, job.id).status == JobStatus.SUCCEEDED
 
 
 def test_results_are_recorded_only_while_running(any_db: Database) -> None:
     job = store.create_job(any_db, new_job())
-    store.record_translation(any_db, job.id, "az", status=TranslationStatus.SUCCEEDED, title="x")
-    assert store.get_job(any_db, job.id).translations[0].status == TranslationStatus.PENDING
-    store.claim_job(any_db, job.id, model="m")
-    store.record_plan(any_db, job.id, total=6)
-    store.record_progress(any_db, job.id, 2)
     store.record_translation(
-        any_db, job.id, "az", status=TranslationStatus.SUCCEEDED, title="Başlıq", direction="ltr"
+        any_db, job.id, "az", attempt=0, status=TranslationStatus.SUCCEEDED, title="x"
+    )
+    assert store.get_job(any_db, job.id).translations[0].status == TranslationStatus.PENDING
+    store.claim_job(any_db, job.id, model="m", worker="w")
+    store.record_plan(any_db, job.id, total=6, attempt=1)
+    store.record_progress(any_db, job.id, 2, attempt=1)
+    store.record_translation(
+        any_db,
+        job.id,
+        "az",
+        attempt=1,
+        status=TranslationStatus.SUCCEEDED,
+        title="Başlıq",
+        direction="ltr",
     )
     job = store.get_job(any_db, job.id)
     assert (job.progress_done, job.progress_total) == (2, 6)
@@ -67,12 +104,14 @@ def test_results_are_recorded_only_while_running(any_db: Database) -> None:
 
 def test_cancel_stops_recording_and_finishing(any_db: Database) -> None:
     job = store.create_job(any_db, new_job())
-    store.claim_job(any_db, job.id, model="m")
+    store.claim_job(any_db, job.id, model="m", worker="w")
     cancelled = store.cancel_job(any_db, job.id)
     assert cancelled.status == JobStatus.CANCELLED
-    assert store.is_cancelled(any_db, job.id)
-    assert not store.finish_job(any_db, job.id)
-    store.record_translation(any_db, job.id, "fa", status=TranslationStatus.SUCCEEDED, title="x")
+    assert not store.still_running(any_db, job.id, 1)
+    assert not store.finish_job(any_db, job.id, attempt=1)
+    store.record_translation(
+        any_db, job.id, "fa", attempt=1, status=TranslationStatus.SUCCEEDED, title="x"
+    )
     job = store.get_job(any_db, job.id)
     assert job.status == JobStatus.CANCELLED
     assert {t.status for t in job.translations} == {TranslationStatus.CANCELLED}
@@ -80,8 +119,8 @@ def test_cancel_stops_recording_and_finishing(any_db: Database) -> None:
 
 def test_cancelling_a_finished_job_changes_nothing(any_db: Database) -> None:
     job = store.create_job(any_db, new_job())
-    store.claim_job(any_db, job.id, model="m")
-    store.fail_job(any_db, job.id, "model_unavailable", "no model")
+    store.claim_job(any_db, job.id, model="m", worker="w")
+    store.fail_job(any_db, job.id, "model_unavailable", "no model", attempt=1)
     job = store.cancel_job(any_db, job.id)
     assert job.status == JobStatus.FAILED
     assert job.error_code == "model_unavailable"
@@ -90,7 +129,7 @@ def test_cancelling_a_finished_job_changes_nothing(any_db: Database) -> None:
 
 def test_list_is_newest_first_with_cursor_and_filter(any_db: Database) -> None:
     ids = [store.create_job(any_db, new_job(title=f"job {i}")).id for i in range(5)]
-    store.claim_job(any_db, ids[1], model="m")
+    store.claim_job(any_db, ids[1], model="m", worker="w")
     seen: list[str] = []
     cursor = None
     while True:

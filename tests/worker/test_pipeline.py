@@ -205,7 +205,7 @@ def test_cancel_while_running_stops_between_batches(ctx: WorkerContext) -> None:
 
 def test_a_redelivered_job_runs_again_from_the_start(ctx: WorkerContext) -> None:
     job_id = submit(ctx.db)
-    store.claim_job(ctx.db, job_id, model="m")  # a worker took it and died
+    store.claim_job(ctx.db, job_id, model="m", worker="crashed")  # took it, then died
     pipeline.run_job(ctx, job_id)
     job = store.get_job(ctx.db, job_id)
     assert job.status == JobStatus.SUCCEEDED
