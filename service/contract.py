@@ -11,6 +11,7 @@ from enum import StrEnum
 
 class TaskName(StrEnum):
     PROCESS_JOB = "dragoman.process_job"
+    DELIVER_WEBHOOK = "dragoman.deliver_webhook"
 
 
 class QueueName(StrEnum):

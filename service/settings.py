@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     )
 
     translation_model: str = DEFAULT_TRANSLATION_MODEL
-    translation_backend: Literal["auto", "transformers", "ctranslate2"] = "auto"
+    translation_backend: Literal["auto", "transformers", "ctranslate2", "echo"] = Field(
+        default="auto", description="echo returns text unchanged: for load tests, not translation."
+    )
     summary_model: str = "extractive"
     models_dir: Path | None = Field(
         default=None, description="Model store of `dragoman models pull`; data_dir/models if unset."
@@ -75,6 +77,12 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
     worker_stale_seconds: float = Field(default=30.0, gt=0)
     broker_publish_timeout: float = Field(default=3.0, gt=0)
+
+    allow_private_callbacks: bool = Field(
+        default=False, description="Allow webhook URLs on loopback/private networks."
+    )
+    webhook_max_attempts: int = Field(default=6, ge=1, le=20)
+    webhook_timeout: float = Field(default=10.0, gt=0)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

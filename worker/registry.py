@@ -42,6 +42,12 @@ def _ctranslate2_translator(name: str, device: str, **options: Any) -> Translato
     return CTranslate2Translator(name, device, **options)
 
 
+def _echo_translator(name: str, device: str, **options: Any) -> Translator:
+    from worker.engines.echo import EchoTranslator
+
+    return EchoTranslator(name, device)
+
+
 def _transformers_summarizer(name: str, device: str, **options: Any) -> Summarizer:
     from worker.summarize import TransformersSummarizer
 
@@ -55,6 +61,7 @@ class ModelRegistry:
         self._loaders: dict[tuple[str, str], Factory] = {
             (TRANSLATOR, "transformers"): _transformers_translator,
             (TRANSLATOR, "ctranslate2"): _ctranslate2_translator,
+            (TRANSLATOR, "echo"): _echo_translator,
             (SUMMARIZER, "transformers"): _transformers_summarizer,
         }
         self._reset()

@@ -52,6 +52,8 @@ def resolve_model(settings: Any) -> tuple[str, str]:
     """
     name: str = settings.translation_model
     backend: str = settings.translation_backend
+    if backend == "echo":
+        return "echo", "echo"
     if is_ctranslate2_dir(name):
         return name, "ctranslate2" if backend == "auto" else backend
     from worker.model_store import resolve
@@ -65,6 +67,10 @@ def resolve_model(settings: Any) -> tuple[str, str]:
 def model_languages(settings: Any) -> list[str]:
     """Languages of the configured model, read without loading its weights."""
     name, backend = resolve_model(settings)
+    if backend == "echo":
+        from worker.engines.echo import EchoTranslator
+
+        return EchoTranslator().languages()
     if backend == "ctranslate2":
         from worker.engines import ct2
 

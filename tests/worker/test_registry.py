@@ -108,7 +108,7 @@ def test_unknown_backend() -> None:
         models.get_translator("facebook/nllb-200-distilled-600M", backend="onnx")
     assert "onnx" in info.value.message
     assert "transformers" in info.value.message
-    assert models.backends("translator") == ["ctranslate2", "transformers"]
+    assert models.backends("translator") == ["ctranslate2", "echo", "transformers"]
 
 
 def test_registry_is_a_per_process_singleton() -> None:
