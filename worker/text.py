@@ -4,23 +4,49 @@ Translation and summarisation work sentence by sentence; the paragraph layout of
 the input is kept so the output can be rebuilt with the same structure
 (``segment_document`` then ``Document.render``).
 
-Sentence splitting uses ``sentencex``, which has rules for ~300 languages and
-falls back along a language chain (``az``, ``fa``, ``hy``, ``azb`` and unknown
-codes all segment sensibly). Single newlines inside a paragraph are hard
-boundaries: news text puts headlines, bylines and bullet items on their own lines
-without final punctuation.
+Sentence splitting starts from ``sentencex`` (rules and abbreviations for ~300
+languages, with a fallback chain, so ``az``, ``fa``, ``hy``, ``azb`` and unknown
+codes all segment sensibly) and corrects its boundaries for the newsroom's
+languages:
+
+- A newline always ends a segment: headlines, bylines and bullet items sit on
+  their own lines without final punctuation. A bullet marker (``-``, ``•``,
+  ``*``, ``1.``, ``1)``, ``a)``) stays with its item.
+- Armenian: ``։`` and an ASCII ``:`` typed in its place end a sentence, the
+  colon only before whitespace and a capital letter (never ``20:38``); ``.``
+  after an Armenian letter is the mid-sentence *mijaket* or an abbreviation
+  (``թ.``), and ``՞ ՜ ՛`` sit over a word, so none of them end a sentence.
+- Single-letter initials in any script (``İ. Əliyev``, ``Ա. Սմիթ``) and common
+  Azerbaijani abbreviations (``ş.``, ``küç.``, ``prof.``, ``b.e.ə.``) do not end a
+  sentence; ``və s.`` ("etc.") before a capital does.
+- Numbers are never split (``۴.۷``, ``20:38``, ``1,000.5``); sentences run
+  together without a space (``season.The``) are, URLs (``example.com``) not.
+
+Quotations: a closed quotation (``“…”``, ``«…»``, ``„…“``, ``"…"``, nested
+``‘…’``, parentheses) is never split, however many sentences it holds, up to
+``MAX_QUOTE_CHARS``. Splitting inside would leave an opening mark in one segment
+and the closing mark in another, which machine translation mangles (drops,
+doubles or moves them), and the extractive summariser could then pick a middle
+sentence of the quote with no quotation marks at all, presenting a speaker's
+words as the newsroom's own. Quotations longer than that are split at their
+sentence ends, because one over-long segment is worse: translation models drop
+sentences from long inputs and the CTranslate2 engine rejects segments above the
+model's input limit.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sentencex import segment
 
 # Scripts written without spaces between words (and so between sentences).
 _NO_SPACE_LANGUAGES = frozenset({"zh", "ja", "th", "my", "km", "lo"})
+# A closed quotation longer than this is split at its sentence ends (~130 English
+# words, ~200 model tokens): see the module docstring.
+MAX_QUOTE_CHARS = 800
 
 _NEWLINES = re.compile(r"\r\n|[\r\u2028\u2029\x85\x0b\x0c]")
 # Zero-width space, word joiner, BOM and soft hyphen carry no meaning in news text
@@ -32,7 +58,42 @@ _HSPACE = re.compile(r"[^\S\n]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _ANY_SPACE = re.compile(r"\s")
-_DIGIT_PERIOD = re.compile(r"\d\.$")
+_NEWLINE_RUN = re.compile(r"\s*\n\s*")
+
+# A list item's marker: a bullet symbol, "1." / "1)" / "(1)", or "a)"; then space.
+_BULLET = re.compile(r"(?:[-–—•*▪◦‣●■►➢✓✔]|\(?\d{1,3}[.)]|\(?[a-z]\))\s+")
+_ARMENIAN_LETTER = re.compile(r"[\u0531-\u0556\u0561-\u0587]")
+# Armenian emphasis, exclamation and question marks: written over a word's vowel.
+_ARMENIAN_WORD_MARKS = frozenset("\u055b\u055c\u055e")
+_CLOSERS = "\"'”’»›)]"
+_OPENERS = "\"'“‘«‹„‚([¿¡"
+# Armenian ":" (for "։") and Azerbaijani "və s." / "və b." ("etc.") before a
+# capital: boundaries sentencex does not make.
+_ARMENIAN_COLON = re.compile(r":\s+")
+_AZ_ETC = re.compile(r"\bvə [sb]\.\s+")
+# Abbreviations (lowercase, without the final period) that do not end a sentence.
+_ABBREVIATIONS: dict[str, frozenset[str]] = {
+    "az": frozenset(
+        {"ş", "r", "k", "qəs", "küç", "pr", "prof", "dos", "akad", "müəl", "red", "məs"}
+        | {"b.e", "b.e.ə", "e.ə", "t.e.d", "t.e.n", "f.ü.f.d"}
+    ),
+}
+_ABBREVIATIONS["tr"] = _ABBREVIATIONS["az"]
+
+# Quotation marks and brackets: closer -> the openers it closes. "“" closes "„"
+# (German, Czech) and otherwise opens.
+_QUOTE_MARKS = re.compile(r"[«»“”„‚‘’\"()\[\]]")
+_CLOSES: dict[str, str] = {
+    "»": "«",
+    "”": "“„",
+    "“": "„",
+    "’": "‘‚",
+    "‘": "‚",
+    '"': '"',
+    ")": "(",
+    "]": "[",
+}
+_OPENS = frozenset('«“„‚‘"([')
 
 
 def normalize_text(text: str) -> str:
@@ -68,57 +129,179 @@ def split_sentences(paragraph: str, language: str) -> list[str]:
     Every line is split on its own, so a newline always ends a sentence. No
     non-whitespace character is ever lost or reordered.
     """
-    sentences: list[str] = []
+    return [sentence for sentence, _ in split_lines(paragraph, language)]
+
+
+def split_lines(paragraph: str, language: str) -> list[tuple[str, str]]:
+    """Like ``split_sentences``, with what separated each sentence from the previous.
+
+    Returns:
+        ``(sentence, separator)`` pairs: the separator is ``""`` for the first
+        sentence, ``"\\n"`` for one that starts a new line, else ``" "``.
+    """
+    out: list[tuple[str, str]] = []
     for line in paragraph.split("\n"):
+        separator = "\n"
         for piece in _segment_line(line, language):
             piece = piece.strip()
             if piece:
-                sentences.append(piece)
-    return sentences
+                out.append((piece, separator if out else ""))
+                separator = " "
+    return out
+
+
+def _base_language(language: str) -> str:
+    return language.lower().replace("_", "-").split("-", 1)[0]
 
 
 def _segment_line(line: str, language: str) -> list[str]:
-    """Run sentencex on one line, returning slices of the original line."""
+    """Split one line into slices that concatenate back to ``line``."""
     if not line.strip():
         return []
+    marker = _BULLET.match(line)
+    start = marker.end() if marker else 0
+    if not line[start:].strip():
+        return [line]
+    base = _base_language(language)
+    armenian = _is_armenian(line, base)
+    spans = _quote_spans(line)
+    long_spans = [(o, c) for o, c in spans if c - o > MAX_QUOTE_CHARS]
+    short_spans = [(o, c) for o, c in spans if c - o <= MAX_QUOTE_CHARS]
+    cuts = {start + cut for cut in _sentencex_cuts(line[start:], language)}
+    for opening, closing in long_spans:
+        cuts.update(
+            opening + 1 + cut for cut in _sentencex_cuts(line[opening + 1 : closing], language)
+        )
+    if armenian:
+        cuts.update(m.end() for m in _ARMENIAN_COLON.finditer(line))
+    if base in {"az", "tr"}:
+        cuts.update(m.end() for m in _AZ_ETC.finditer(line))
+    kept = sorted(
+        cut
+        for cut in cuts
+        if start < cut < len(line)
+        and not any(opening < cut <= closing for opening, closing in short_spans)
+        and _is_boundary(line, cut, base, armenian)
+    )
+    bounds = [0, *kept, len(line)]
+    return [line[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _sentencex_cuts(text: str, language: str) -> list[int]:
+    """Offsets in ``text`` where sentencex starts a new sentence."""
     # sentencex (Rust) assumes whitespace is one byte wide and panics on e.g.
     # U+2028 or U+00A0 next to a period; segment a copy with every whitespace
-    # character replaced by a space (same length) and slice the original.
-    safe = _ANY_SPACE.sub(" ", line)
+    # character replaced by a space (same length).
+    safe = _ANY_SPACE.sub(" ", text)
     try:
         pieces = list(segment(language or "en", safe))
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # pyo3's PanicException derives from BaseException
-        return [line]
+        return []
     if "".join(pieces) != safe:
         # Never expected, but losing text is worse than an unsplit line.
-        return [line]
-    out: list[str] = []
-    start = 0
-    for piece in pieces:
-        text = line[start : start + len(piece)]
-        start += len(piece)
-        # sentencex only knows ASCII digits: it splits "۴.۷" (Persian 4.7).
-        if out and _DIGIT_PERIOD.search(out[-1]) and text[:1].isdigit():
-            out[-1] += text
-        else:
-            out.append(text)
-    return out
+        return []
+    cuts: list[int] = []
+    offset = 0
+    for piece in pieces[:-1]:
+        offset += len(piece)
+        cuts.append(offset)
+    return cuts
+
+
+def _is_armenian(line: str, base: str) -> bool:
+    """Whether Armenian punctuation rules apply: hy text, or a mostly Armenian line."""
+    if base == "hy":
+        return True
+    armenian = len(_ARMENIAN_LETTER.findall(line))
+    return armenian > 0 and 2 * armenian > sum(ch.isalpha() for ch in line)
+
+
+def _quote_spans(line: str) -> list[tuple[int, int]]:
+    """``(opening, closing)`` offsets of the closed quotations and brackets in ``line``."""
+    spans: list[tuple[int, int]] = []
+    stack: list[tuple[str, int]] = []
+    for match in _QUOTE_MARKS.finditer(line):
+        mark, at = match.group(), match.start()
+        before = line[at - 1] if at else " "
+        after = line[at + 1] if at + 1 < len(line) else " "
+        if mark == "’" and after.isalpha():
+            continue  # an apostrophe: Iran’s
+        openers = _CLOSES.get(mark, "")
+        depth = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] in openers), -1)
+        if depth >= 0:
+            # Openers above the match were never closed: drop them.
+            spans.append((stack[depth][1], at))
+            del stack[depth:]
+        elif mark in _OPENS and not (mark == "‘" and before.isalpha()):
+            stack.append((mark, at))
+    return spans
+
+
+def _is_boundary(line: str, cut: int, base: str, armenian: bool) -> bool:
+    """Whether a sentence may end just before offset ``cut`` of ``line``."""
+    before = line[:cut].rstrip()
+    gap = cut - len(before)
+    after = line[cut:]
+    end = before.rstrip(_CLOSERS)
+    if not end:
+        return False
+    last = end[-1]
+    # A number: "۴.۷" (sentencex only knows ASCII digits), "20:38", "1,000.5".
+    number = len(end) > 1 and end[-2].isdigit() and after[:1].isdigit()
+    if number and gap == 0 and end == before and last in ".,:٫":
+        return False
+    if last in _ARMENIAN_WORD_MARKS:
+        return False
+    if armenian:
+        if last == ":" and not (gap and _starts_with_capital(after)):
+            return False
+        if last == "." and len(end) > 1 and _ARMENIAN_LETTER.match(end[-2]):
+            return False
+    if last == ".":
+        word = end.rsplit(None, 1)[-1].lstrip(_OPENERS)[:-1]
+        if base in {"az", "tr"} and end.endswith(("və s.", "və b.")):
+            return _starts_with_capital(after)
+        if len(word) == 1 and word.isupper():
+            return False  # an initial: J. R. R. Tolkien, İ. Əliyev
+        if word.lower() in _ABBREVIATIONS.get(base, ()):
+            return False
+    return True
+
+
+def _starts_with_capital(text: str) -> bool:
+    """Whether the first letter of ``text``, after any opening quotes, is a capital."""
+    stripped = text.lstrip().lstrip(_OPENERS + "-–— ")
+    return stripped[:1].isupper()
 
 
 def sentence_separator(language: str) -> str:
     """The string placed between sentences of one paragraph in ``language``."""
-    base = language.lower().replace("_", "-").split("-", 1)[0]
-    return "" if base in _NO_SPACE_LANGUAGES else " "
+    return "" if _base_language(language) in _NO_SPACE_LANGUAGES else " "
 
 
 @dataclass
 class Document:
-    """A text as paragraphs of sentences, in reading order."""
+    """A text as paragraphs of sentences, in reading order.
+
+    ``separators`` parallels ``paragraphs``: for each sentence, ``"\\n"`` if it
+    started a new line of its paragraph (a bullet item, a headline line), ``" "``
+    if it followed another sentence on the same line, ``""`` for the first. Left
+    out, every sentence follows the previous one on the same line.
+    """
 
     paragraphs: list[list[str]]
     language: str = "en"
+    separators: list[list[str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.separators:
+            self.separators = [
+                ["" if i == 0 else " " for i in range(len(p))] for p in self.paragraphs
+            ]
+        if [len(s) for s in self.separators] != [len(p) for p in self.paragraphs]:
+            raise ValueError("separators must have one entry per sentence of each paragraph")
 
     @property
     def sentences(self) -> list[str]:
@@ -135,35 +318,48 @@ class Document:
                 defaults to the document's language.
 
         Returns:
-            Sentences of a paragraph joined by a space (nothing for languages
-            written without spaces), paragraphs joined by a blank line.
+            Paragraphs joined by a blank line, always as many as ``paragraphs``
+            (one whose replacements are all empty is an empty string). Within a
+            paragraph, sentences that started a new line do so again; others are
+            joined by a space (nothing for languages written without spaces).
+            Newlines inside a replacement become spaces, so they cannot add lines
+            or paragraphs.
 
         Raises:
             ValueError: ``replacements`` has the wrong length.
         """
-        sizes = [len(p) for p in self.paragraphs]
-        total = sum(sizes)
+        total = sum(len(p) for p in self.paragraphs)
         if replacements is None:
             replacements = self.sentences
         if len(replacements) != total:
             raise ValueError(f"expected {total} replacements, got {len(replacements)}")
-        separator = sentence_separator(language or self.language)
+        space = sentence_separator(language or self.language)
         out: list[str] = []
         position = 0
-        for size in sizes:
-            chunk = [s.strip() for s in replacements[position : position + size]]
-            position += size
-            text = separator.join(s for s in chunk if s)
-            if text:
-                out.append(text)
+        for separators in self.separators:
+            parts: list[str] = []
+            newline = False
+            for separator in separators:
+                text = _NEWLINE_RUN.sub(space, replacements[position].strip())
+                position += 1
+                # A line break survives an empty sentence between two lines.
+                newline = newline or separator == "\n"
+                if not text:
+                    continue
+                if parts:
+                    parts.append("\n" if newline else space)
+                parts.append(text)
+                newline = False
+            out.append("".join(parts))
         return "\n\n".join(out)
 
 
 def segment_document(text: str, language: str) -> Document:
     """Normalise ``text`` and split it into paragraphs of sentences."""
-    paragraphs = [
-        sentences
-        for paragraph in split_paragraphs(normalize_text(text))
-        if (sentences := split_sentences(paragraph, language))
-    ]
-    return Document(paragraphs=paragraphs, language=language)
+    paragraphs: list[list[str]] = []
+    separators: list[list[str]] = []
+    for paragraph in split_paragraphs(normalize_text(text)):
+        if pairs := split_lines(paragraph, language):
+            paragraphs.append([sentence for sentence, _ in pairs])
+            separators.append([separator for _, separator in pairs])
+    return Document(paragraphs=paragraphs, language=language, separators=separators)

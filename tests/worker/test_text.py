@@ -9,9 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.text import (
+    MAX_QUOTE_CHARS,
     Document,
     normalize_text,
     segment_document,
+    split_lines,
     split_paragraphs,
     split_sentences,
 )
@@ -145,19 +147,190 @@ class TestSplitSentences:
     @given(
         text=st.lists(
             st.one_of(
-                st.sampled_from(list(".!?;:,\"'«»“”()…։՞؟۔。 \t\n\u00a0\u2028\u200c")),
-                st.sampled_from(["Mr. ", "U.S. ", "3.5", "Dr. ", "i.e.", "Ə", "İ", "ş"]),
+                st.sampled_from(list(".!?;:,\"'«»“”„‘’‚()[]…։՞՜՛؟،۔。 \t\n\u00a0\u2028\u200c")),
+                st.sampled_from(["Mr. ", "U.S. ", "3.5", "Dr. ", "i.e.", "Ə", "İ", "ş", "J. "]),
+                # Armenian colon and full stop, bullets, run-together sentences,
+                # Azerbaijani abbreviations, times and Persian decimals.
+                st.sampled_from([": Ա", ": ա", "է: ", "։Հ", "Ի՜նչ", "20:38", "۴.۷", "1,000.5"]),
+                st.sampled_from(["\n- ", "\n• ", "\n1. ", "\n2) ", "\n* ", "a) ", "- "]),
+                st.sampled_from(
+                    ["season.The", "example.com", "U.S.The", "və s. ", "b.e.ə.", "ş. "]
+                ),
                 st.characters(codec="utf-8"),
                 st.text(max_size=8),
             ),
             max_size=60,
         ).map("".join),
-        language=st.sampled_from(["en", "az", "fa", "hy", "azb", "zh", "unknown"]),
+        language=st.sampled_from(["en", "az", "fa", "hy", "azb", "zh", "tr", "unknown"]),
     )
     def test_no_character_lost_or_reordered(self, text: str, language: str) -> None:
         sentences = split_sentences(text, language)
         assert all(s and s == s.strip() for s in sentences)
         assert _squash("".join(sentences)) == _squash(text)
+        # A newline is always a boundary: no sentence spans two lines.
+        assert all("\n" not in s for s in sentences)
+        lines = [_squash(line) for line in text.split("\n") if _squash(line)]
+        pairs = split_lines(text, language)
+        assert [s for s, _ in pairs] == sentences
+        starts = [i for i, (_, sep) in enumerate(pairs) if sep != " "]
+        assert len(starts) == len(lines)
+
+
+class TestQuotations:
+    def test_multi_sentence_quote_stays_whole(self) -> None:
+        quote = (
+            "“This war is a bitter incident and it threatens the security of the region. Of "
+            "course, all Azerbaijani territories occupied by Armenia should be freed. All these "
+            "lands should be given back to Azerbaijan,” Khamenei said."
+        )
+        assert split_sentences(f"{quote} He spoke on November 3.", "en") == [
+            quote,
+            "He spoke on November 3.",
+        ]
+
+    @pytest.mark.parametrize(
+        ("quoted", "rest", "language"),
+        [
+            ("He said: “I told him ‘Go home. Now.’ and he went.”", "Then there was silence.", "en"),
+            (
+                "Nazir bildirib: «Biz sülh istəyirik. Müharibə bitməlidir.»",
+                "Sonra jurnalistlərin suallarını cavablandırıb.",
+                "az",
+            ),
+            ("Er sagte: „Wir wollen Frieden. Der Krieg muss enden.“", "Dann ging er.", "de"),
+            (
+                "Վարչապետն ասաց. «Մենք խաղաղություն ենք ուզում: Պատերազմը պետք է ավարտվի»:",
+                "Հետո նա հեռացավ:",
+                "hy",
+            ),
+            (
+                "او گفت: «ما صلح می‌خواهیم. جنگ باید تمام شود.»",
+                "سپس جلسه به پایان رسید.",
+                "fa",
+            ),
+        ],
+    )
+    def test_quotes_and_nested_quotes_stay_in_one_segment(
+        self, quoted: str, rest: str, language: str
+    ) -> None:
+        assert split_sentences(f"{quoted} {rest}", language) == [quoted, rest]
+
+    def test_unclosed_quote_does_not_swallow_the_line(self) -> None:
+        # Multi-paragraph quotes open each paragraph and close only the last.
+        text = "“The talks will go on. We expect a treaty this year. Both sides agree."
+        assert len(split_sentences(text, "en")) == 3
+
+    def test_over_long_quote_is_split_at_its_sentence_ends(self) -> None:
+        body = " ".join(f"Point number {i} of the plan was agreed in Brussels." for i in range(20))
+        assert len(body) > MAX_QUOTE_CHARS
+        sentences = split_sentences(f"“{body}” the minister said. He left.", "en")
+        assert len(sentences) == 21
+        assert sentences[0].startswith("“Point number 0")
+        assert sentences[-2].endswith("” the minister said.")
+
+
+class TestBoundaries:
+    def test_initials_and_abbreviations(self) -> None:
+        text = (
+            "J. R. R. Tolkien wrote the book in the U.K. and Dr. Smith read it. "
+            "Prof. İ. Əliyev spoke next."
+        )
+        assert split_sentences(text, "en") == [
+            "J. R. R. Tolkien wrote the book in the U.K. and Dr. Smith read it.",
+            "Prof. İ. Əliyev spoke next.",
+        ]
+
+    def test_azerbaijani_abbreviations(self) -> None:
+        text = (
+            "Qala b.e.ə. IV əsrdə tikilib. Sərgi Bakı ş. Nizami küç. 5 ünvanında keçirilir. "
+            "Bazarda alma, armud və s. meyvələr satılır. Tədbirdə kitablar, jurnallar və s. "
+            "Sonra qonaqlar muzeyə baxıblar."
+        )
+        assert split_sentences(text, "az") == [
+            "Qala b.e.ə. IV əsrdə tikilib.",
+            "Sərgi Bakı ş. Nizami küç. 5 ünvanında keçirilir.",
+            "Bazarda alma, armud və s. meyvələr satılır.",
+            "Tədbirdə kitablar, jurnallar və s.",  # "etc." ends the sentence
+            "Sonra qonaqlar muzeyə baxıblar.",
+        ]
+
+    def test_numbers_and_times_are_not_split(self) -> None:
+        text = "At 20:38 the index was 1,000.5 points, up 3.5 percent.The market closed at 21:00."
+        assert split_sentences(text, "en") == [
+            "At 20:38 the index was 1,000.5 points, up 3.5 percent.",
+            "The market closed at 21:00.",
+        ]
+
+    def test_run_together_but_not_urls(self) -> None:
+        text = "Details are on example.com and gov.az today.It ended the season.The next day."
+        assert split_sentences(text, "en") == [
+            "Details are on example.com and gov.az today.",
+            "It ended the season.",
+            "The next day.",
+        ]
+        assert split_sentences("قیمت ۴.۷ درصد است.سپس بازار بسته شد.", "fa") == [
+            "قیمت ۴.۷ درصد است.",
+            "سپس بازار بسته شد.",
+        ]
+
+    def test_armenian_colon_as_full_stop(self) -> None:
+        text = (
+            "Վարչապետը նշել է, որ սահմանազատումը շարունակվում է: Հանդիպումն ավարտվեց "
+            "ժամը 20:38-ին: Նա ասաց: այսօր կգա նաև նախարարը: Ու՞ր է գնում պատվիրակությունը:"
+        )
+        assert split_sentences(text, "hy") == [
+            "Վարչապետը նշել է, որ սահմանազատումը շարունակվում է:",
+            "Հանդիպումն ավարտվեց ժամը 20:38-ին:",
+            "Նա ասաց: այսօր կգա նաև նախարարը:",  # lowercase after ":": not an end
+            "Ու՞ր է գնում պատվիրակությունը:",
+        ]
+
+    def test_armenian_marks_over_words_and_mijaket(self) -> None:
+        text = (
+            "Ի՜նչ գեղեցիկ է Երևանը գարնանը։ Ինչո՞ւ է այս հանդիպումը կարևոր։ "
+            "2024 թ. մարտին Հ. Թումանյանի անվան թատրոնում նա ասաց. «Գնանք»։"
+        )
+        assert split_sentences(text, "hy") == [
+            "Ի՜նչ գեղեցիկ է Երևանը գարնանը։",
+            "Ինչո՞ւ է այս հանդիպումը կարևոր։",
+            "2024 թ. մարտին Հ. Թումանյանի անվան թատրոնում նա ասաց. «Գնանք»։",
+        ]
+
+    def test_armenian_rules_follow_the_script_in_a_mixed_article(self) -> None:
+        text = "Նախարարը ժամանել է Երևան: Բանակցությունները կսկսվեն վաղը:"
+        assert len(split_sentences(text, "en")) == 2
+
+    def test_persian_comma_is_not_a_boundary(self) -> None:
+        # TICO-19 test set (CC0), Persian side.
+        lines = [
+            "و می‌توانید به من بگویید که در کنار این مشکل، چه علایم دیگری دارید؟",
+            "آیا همراه با این دردهای عضلانی، متوجه هر گونه علایم یا مشکل دیگری شده‌اید؟",
+        ]
+        assert split_sentences(" ".join(lines), "fa") == lines
+
+    def test_headline_lines_and_bullets(self) -> None:
+        paragraph = (
+            "Key points of the agreement\n"
+            "- Border commissions meet monthly. The first meeting is in April\n"
+            "• Transit routes reopen\n"
+            "* Prisoners are exchanged\n"
+            "1. Trade talks resume.\n"
+            "2) Embassies reopen in 2025\n"
+            "a) Observers stay"
+        )
+        assert split_lines(paragraph, "en") == [
+            ("Key points of the agreement", ""),
+            ("- Border commissions meet monthly.", "\n"),
+            ("The first meeting is in April", " "),
+            ("• Transit routes reopen", "\n"),
+            ("* Prisoners are exchanged", "\n"),
+            ("1. Trade talks resume.", "\n"),
+            ("2) Embassies reopen in 2025", "\n"),
+            ("a) Observers stay", "\n"),
+        ]
+
+    def test_bullet_marker_alone(self) -> None:
+        assert split_sentences("1.\n- ", "en") == ["1.", "-"]
 
 
 class TestDocument:
@@ -202,3 +375,49 @@ class TestDocument:
         doc = segment_document(" \n\n ", "fa")
         assert doc.paragraphs == []
         assert doc.render([]) == ""
+
+    def test_translated_bullet_list_stays_a_list(self) -> None:
+        text = (
+            "Armenia and Azerbaijan agreed on three points:\n"
+            "- Border commissions meet monthly. The first meeting is in April.\n"
+            "- Transit routes reopen.\n\n"
+            "The talks continue."
+        )
+        doc = segment_document(text, "en")
+        assert doc.separators == [["", "\n", " ", "\n"], [""]]
+        translated = doc.render([f"T{i}." for i in range(len(doc.sentences))], language="fa")
+        assert translated == "T0.\nT1. T2.\nT3.\n\nT4."
+        assert doc.render() == text
+
+    def test_paragraph_count_kept_whatever_the_replacements(self) -> None:
+        doc = segment_document("Headline\n\nOne. Two.\n\n- a.\n- b.\n\nEnd.", "en")
+        replacements = ["", "First\n\nline.", "", "", "  ", "Last."]
+        rendered = doc.render(replacements)
+        assert rendered.split("\n\n") == ["", "First line.", "", "Last."]
+
+    def test_line_break_survives_an_empty_sentence(self) -> None:
+        doc = Document([["A.", "B.", "C."]], separators=[["", "\n", " "]])
+        assert doc.render(["A.", "", "C."]) == "A.\nC."
+
+    def test_separators_default_and_checked(self) -> None:
+        assert Document([["A.", "B."], ["C."]]).separators == [["", " "], [""]]
+        with pytest.raises(ValueError, match="separators"):
+            Document([["A.", "B."]], separators=[[""]])
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        text=st.lists(
+            st.sampled_from(
+                ["Talks resumed.", "\n", "\n\n", " ", "- ", "1. ", "Ա: Բ", "season.The", "x"]
+            ),
+            max_size=30,
+        ).map("".join),
+        replacements=st.lists(st.sampled_from(["", " ", "T.", "a\nb", "c\n\nd"]), max_size=40),
+    )
+    def test_render_keeps_paragraphs_and_lines(self, text: str, replacements: list[str]) -> None:
+        doc = segment_document(text, "hy")
+        assert segment_document(doc.render(), "hy") == doc
+        size = len(doc.sentences)
+        filled = (replacements + ["T."] * size)[:size]
+        rendered = doc.render(filled)
+        assert len(rendered.split("\n\n")) == max(len(doc.paragraphs), 1)
