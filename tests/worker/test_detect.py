@@ -8,7 +8,15 @@ import pytest
 from lingua import Language
 
 from worker import detect
-from worker.detect import Detection, detect_language, get_detector, language_code
+from worker.detect import (
+    Detection,
+    detect_document,
+    detect_language,
+    detect_paragraphs,
+    get_detector,
+    get_short_text_detector,
+    language_code,
+)
 
 EN_ARTICLE = (
     "Iran's Supreme Leader Ali Khamenei has said that all Azerbaijani territories under "
@@ -93,3 +101,69 @@ def test_detector_built_once_across_threads(monkeypatch: pytest.MonkeyPatch) -> 
         thread.join()
     assert len(seen) == 8
     assert all(detector is seen[0] for detector in seen)
+
+
+@pytest.mark.parametrize(
+    ("headline", "code"),
+    [
+        ("Iran urges respect for borders", "en"),
+        ("Tehran hosts talks", "en"),
+        ("Ceasefire holds in Karabakh", "en"),
+        ("Prezident Bakıda jurnalistlərlə görüşüb", "az"),
+        ("Sülh danışıqları davam edir", "az"),
+        ("Nazir İrana səfər edib", "az"),
+        ("ایران خواستار احترام به مرزها شد", "fa"),
+        ("آتش بس در قره باغ", "fa"),
+        ("Փաշինյանը մեկնել է Բրյուսել", "hy"),
+        ("Խաղաղության բանակցությունները շարունակվում են", "hy"),
+        ("Barış görüşmeleri Brüksel'de sürüyor", "tr"),
+        ("Пашинян посетил Брюссель", "ru"),
+    ],
+)
+def test_short_headlines(headline: str, code: str) -> None:
+    # The all-language low-accuracy detector reads the first as Dutch.
+    assert len(headline) < detect.SHORT_TEXT_CHARS
+    detection = detect_language(headline)
+    assert detection is not None
+    assert detection.code == code
+
+
+def test_detect_paragraphs() -> None:
+    paragraphs = [AZ_PARAGRAPH, "12 / 2024", HY_PARAGRAPH, FA_LINES[2]]
+    codes = [d.code if d else None for d in detect_paragraphs(paragraphs)]
+    assert codes == ["az", None, "hy", "fa"]
+
+
+def test_document_with_a_foreign_headline_is_not_mixed() -> None:
+    result = detect_document(f"Iran urges respect for borders\n\n{AZ_PARAGRAPH}")
+    assert result is not None
+    assert result.language == "az"
+    assert [d.code if d else None for d in result.paragraphs] == ["en", "az"]
+    assert not result.mixed
+    assert 0.5 < result.confidence < 0.95  # the headline's letters count against
+
+
+def test_document_quoting_a_paragraph_in_another_language_is_mixed() -> None:
+    text = f"{AZ_PARAGRAPH}\n\n{EN_ARTICLE}\n\n{AZ_PARAGRAPH}\n\n{AZ_PARAGRAPH}"
+    result = detect_document(text)
+    assert result is not None
+    assert result.language == "az"
+    assert result.mixed
+    assert [d.code if d else None for d in result.paragraphs] == ["az", "en", "en", "az", "az"]
+
+
+def test_document_in_one_language() -> None:
+    result = detect_document(EN_ARTICLE)
+    assert result is not None
+    assert (result.language, result.mixed) == ("en", False)
+    assert result.confidence > 0.9
+
+
+def test_document_without_letters() -> None:
+    assert detect_document("12 345\n\n2024") is None
+
+
+def test_short_text_detector_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(detect, "_short_detector", None)
+    first = get_short_text_detector()
+    assert get_short_text_detector() is first
