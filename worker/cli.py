@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from worker.cli_models import models_app
+from worker.cli_text import detect, sentences, summarize
 
 app = typer.Typer(
     help="Dragoman: summarise and translate news articles with your own models.",
@@ -24,6 +25,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(models_app, name="models")
+app.command()(sentences)
+app.command()(detect)
+app.command()(summarize)
 console = Console(stderr=True)
 out = Console()
 
@@ -53,10 +57,17 @@ def serve(
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run the API and a worker on this machine (Ctrl-C stops both)."""
+    import os
+
+    from service.auth import auth_mode_for_serve
     from service.db import upgrade_database
     from service.settings import get_settings
 
     _configure_logging(loglevel)
+    # Open on loopback only (unless DRAGOMAN_AUTH says); through the environment,
+    # so the API built below (and any process it starts) sees the same mode.
+    os.environ["DRAGOMAN_AUTH"] = auth_mode_for_serve(host, get_settings())
+    get_settings.cache_clear()
     settings = get_settings()
     settings.ensure_dirs()
     upgrade_database(settings.effective_database_url, settings.data_dir)
