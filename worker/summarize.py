@@ -12,6 +12,7 @@ long articles chunk by chunk so no input is silently truncated.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import unicodedata
@@ -99,10 +100,36 @@ def tokenize(sentence: str, language: str) -> list[str]:
     return [w for w in _WORD.findall(text) if len(w) > 1 and w not in stop]
 
 
-def _looks_like_sentence(sentence: str, word_count: int) -> bool:
+def summary_length(total: int, count: int | None = None, ratio: float | None = None) -> int:
+    """The number of sentences a summary of ``total`` sentences should have.
+
+    Args:
+        total: sentences in the article.
+        count: a fixed number of sentences, at least 1.
+        ratio: a share of ``total`` in (0, 1], rounded half up, at least 1
+            (0.2 of 25 sentences is 5).
+
+    Raises:
+        InvalidInput: not exactly one of ``count`` and ``ratio`` is given, or it is
+            out of range.
+    """
+    if count is not None and ratio is None:
+        if count < 1:
+            raise InvalidInput(f"summary length must be at least 1 sentence, got {count}")
+        return count
+    if ratio is not None and count is None:
+        if not 0.0 < ratio <= 1.0:  # also rejects NaN
+            raise InvalidInput(f"summary ratio must be in (0, 1], got {ratio}")
+        return max(1, math.floor(ratio * total + 0.5))
+    raise InvalidInput("give exactly one of a sentence count and a ratio for the summary")
+
+
+def _looks_like_sentence(sentence: str, word_count: int, language: str) -> bool:
     """A real sentence: enough words and sentence-final punctuation."""
     stripped = sentence.rstrip().rstrip(_CLOSING_QUOTES)
-    return word_count >= MIN_WORDS and stripped.endswith(_FINAL_PUNCTUATION)
+    # Armenian text often has an ASCII ":" typed for the full stop "։".
+    final = (*_FINAL_PUNCTUATION, ":") if _base_language(language) == "hy" else _FINAL_PUNCTUATION
+    return word_count >= MIN_WORDS and stripped.endswith(final)
 
 
 def _tfidf(token_lists: list[list[str]]) -> np.ndarray:
@@ -164,18 +191,30 @@ class ExtractiveSummarizer:
         self.redundancy = redundancy
         self.duplicate_threshold = duplicate_threshold
 
-    def summarize(self, sentences: list[str], language: str, count: int) -> list[str]:
-        """Return ``count`` sentences of ``sentences`` (all if fewer), verbatim, in order."""
-        return [sentences[i] for i in self.select(sentences, language, count)]
+    def summarize(
+        self,
+        sentences: list[str],
+        language: str,
+        count: int | None = None,
+        ratio: float | None = None,
+    ) -> list[str]:
+        """Return ``count`` sentences, or a ``ratio`` of them (all if fewer), verbatim, in order."""
+        return [sentences[i] for i in self.select(sentences, language, count, ratio)]
 
-    def select(self, sentences: list[str], language: str, count: int) -> list[int]:
+    def select(
+        self,
+        sentences: list[str],
+        language: str,
+        count: int | None = None,
+        ratio: float | None = None,
+    ) -> list[int]:
         """Indices of the chosen sentences, ascending.
 
         Raises:
-            InvalidInput: ``count`` is less than 1.
+            InvalidInput: not exactly one of ``count`` and ``ratio``, or out of
+                range (see ``summary_length``).
         """
-        if count < 1:
-            raise InvalidInput(f"summary length must be at least 1 sentence, got {count}")
+        count = summary_length(len(sentences), count, ratio)
         if len(sentences) <= count:
             return list(range(len(sentences)))
         tokens = [tokenize(s, language) for s in sentences]
@@ -184,7 +223,7 @@ class ExtractiveSummarizer:
         # (headlines, captions); 2: short fragments (datelines, bylines).
         tiers = np.array(
             [
-                0 if _looks_like_sentence(s, w) else 1 if w >= MIN_WORDS else 2
+                0 if _looks_like_sentence(s, w, language) else 1 if w >= MIN_WORDS else 2
                 for s, w in zip(sentences, word_counts, strict=True)
             ]
         )
@@ -313,14 +352,19 @@ class TransformersSummarizer:
             return 0
         return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
-    def summarize(self, sentences: list[str], language: str, count: int) -> list[str]:
-        """Summarise ``sentences`` into at most ``count`` sentences.
+    def summarize(
+        self,
+        sentences: list[str],
+        language: str,
+        count: int | None = None,
+        ratio: float | None = None,
+    ) -> list[str]:
+        """Summarise ``sentences`` into at most ``count`` sentences (or a ``ratio`` of them).
 
         Articles longer than the model's input are summarised chunk by chunk,
         and the partial summaries summarised again until they fit one chunk.
         """
-        if count < 1:
-            raise InvalidInput(f"summary length must be at least 1 sentence, got {count}")
+        count = summary_length(len(sentences), count, ratio)
         pieces = [s.strip() for s in sentences if s.strip()]
         if not pieces:
             return []
