@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean bench bench-quick
 
 install: $(STAMP)
 
@@ -34,3 +34,12 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Throughput benchmark (not part of `make test`): builds a random-weight model of
+# NLLB-200-distilled-600M's shape once (cached in bench/.cache), writes bench/results/.
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+# The same pipeline on a tiny model and 3 articles, in about a minute.
+bench-quick: $(STAMP)
+	$(PY) -m bench.run --quick

@@ -1,0 +1,1 @@
+"""Throughput benchmark of the translation path: ``python -m bench.run`` (``make bench``)."""

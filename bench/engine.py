@@ -1,0 +1,169 @@
+"""In-process measurements: the CTranslate2 ceiling and the naive transformers baseline.
+
+Target tokens are counted as the worker's ``dragoman_translation_target_tokens_total``
+counts them: the whole hypothesis, the target-language token included (the decoder
+start token is not part of a hypothesis). Random weights never emit the end token, so
+every sentence decodes to its length bound and the work is the same on every run.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("bench.engine")
+
+NLLB_SOURCE = "eng_Latn"
+NLLB_TARGETS = {"az": "azj_Latn", "fa": "pes_Arab", "hy": "hye_Armn"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One sentence to translate into one language, pre-tokenised."""
+
+    tokens: tuple[str, ...]
+    target: str  # the model's code, e.g. azj_Latn
+
+
+def decoding_bound(source_tokens: int, limit: int = 1024) -> int:
+    """The length bound the engines put on a translation of ``source_tokens`` tokens."""
+    return min(limit, 2 * source_tokens + 16)
+
+
+def tokenize(model_dir: Path, sentences: Sequence[str], targets: Sequence[str]) -> list[Item]:
+    """Every sentence into every target, tokenised as the engines do (language code first)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), src_lang=NLLB_SOURCE)
+    ids = tokenizer(list(sentences), add_special_tokens=True, truncation=False)["input_ids"]
+    tokens = [tuple(tokenizer.convert_ids_to_tokens(row)) for row in ids]
+    return [Item(t, NLLB_TARGETS[target]) for target in targets for t in tokens]
+
+
+def spread(items: Sequence[Any], count: int) -> list[Any]:
+    """``count`` items taken at even steps, so a subset has the whole set's lengths."""
+    if count >= len(items):
+        return list(items)
+    step = len(items) / count
+    return [items[int(i * step)] for i in range(count)]
+
+
+def mean_bound(items: Sequence[Item]) -> int:
+    """The mean decoding bound of ``items``: the fixed decoding length of the raw runs."""
+    return round(statistics.fmean(decoding_bound(len(item.tokens)) for item in items))
+
+
+def measure_raw(
+    ct2_dir: Path,
+    items: Sequence[Item],
+    *,
+    batch_sizes: Sequence[int],
+    decode_length: int,
+    threads: int,
+) -> dict[str, Any]:
+    """CTranslate2 ``translate_batch`` throughput at each batch size; the best is the ceiling.
+
+    Items are sorted by length and cut into batches, as the worker's engine does, and
+    every hypothesis is forced to ``decode_length`` tokens.
+    """
+    import ctranslate2
+
+    translator = ctranslate2.Translator(
+        str(ct2_dir), device="cpu", compute_type="int8", intra_threads=threads, inter_threads=1
+    )
+    ordered = sorted(items, key=lambda item: len(item.tokens))
+    options = {"beam_size": 1, "return_scores": False, "max_batch_size": 0}
+    # One short batch first: allocators and thread pools warm up outside the timings.
+    translator.translate_batch(
+        [list(item.tokens) for item in ordered[:4]],
+        target_prefix=[[item.target] for item in ordered[:4]],
+        max_decoding_length=8,
+        min_decoding_length=8,
+        **options,
+    )
+    runs: list[dict[str, Any]] = []
+    for size in batch_sizes:
+        tokens = 0
+        start = time.perf_counter()
+        for offset in range(0, len(ordered), size):
+            batch = ordered[offset : offset + size]
+            results = translator.translate_batch(
+                [list(item.tokens) for item in batch],
+                target_prefix=[[item.target] for item in batch],
+                max_decoding_length=decode_length,
+                min_decoding_length=decode_length,
+                **options,
+            )
+            tokens += sum(len(result.hypotheses[0]) for result in results)
+        seconds = time.perf_counter() - start
+        runs.append(
+            {
+                "batch_size": size,
+                "sentences": len(ordered),
+                "target_tokens": tokens,
+                "seconds": round(seconds, 3),
+                "target_tokens_per_s": round(tokens / seconds, 2),
+            }
+        )
+        log.info("raw batch %d: %.1f target tokens/s", size, tokens / seconds)
+    del translator
+    gc.collect()
+    best = max(runs, key=lambda run: run["target_tokens_per_s"])
+    return {
+        "engine": f"ctranslate2 {ctranslate2.__version__} int8",
+        "intra_threads": threads,
+        "inter_threads": 1,
+        "decode_length": decode_length,
+        "mean_source_tokens": round(statistics.fmean(len(i.tokens) for i in items), 2),
+        "runs": runs,
+        "best_batch_size": best["batch_size"],
+        "target_tokens_per_s": best["target_tokens_per_s"],
+    }
+
+
+def measure_baseline(
+    hf_dir: Path, sentences: Sequence[str], target: str, *, threads: int
+) -> dict[str, Any]:
+    """transformers fp32, one sentence per ``generate`` call, greedy: the naive way.
+
+    Runs the product's ``TransformersTranslator`` with batch size 1; each sentence
+    decodes to the engine's bound (twice its length plus 16 tokens).
+    """
+    import torch
+
+    from worker.engines.hf import TransformersTranslator
+
+    translator = TransformersTranslator(
+        str(hf_dir),
+        batch_size=1,
+        num_beams=1,
+        threads=threads,
+        dtype="float32",
+        local_files_only=True,
+    )
+    translator.generate_ids(["A short warm-up sentence."], "en", target)
+    tokens = 0
+    start = time.perf_counter()
+    for sentence in sentences:
+        (ids,) = translator.generate_ids([sentence], "en", target)
+        tokens += len(ids) - 1  # the decoder start token is no hypothesis token
+    seconds = time.perf_counter() - start
+    del translator
+    gc.collect()
+    log.info("baseline: %.2f target tokens/s", tokens / seconds)
+    return {
+        "engine": f"transformers PyTorch {torch.__version__} float32, batch 1, greedy",
+        "threads": threads,
+        "sentences": len(sentences),
+        "target_language": target,
+        "subset": f"{len(sentences)} sentences x 1 language ({target}) of the article set",
+        "target_tokens": tokens,
+        "seconds": round(seconds, 3),
+        "target_tokens_per_s": round(tokens / seconds, 2),
+    }

@@ -1,0 +1,188 @@
+"""Run the benchmark: ``python -m bench.run [--quick]`` (``make bench``, ``make bench-quick``).
+
+Measures, on this machine and with a random-weight model of NLLB-200-distilled-600M's
+shape converted to CTranslate2 int8:
+
+1. the raw engine ceiling: ``translate_batch`` on pre-tokenised sentences, best batch size;
+2. end to end: articles posted to the HTTP API and translated by one worker;
+3. the naive baseline: transformers fp32, one sentence at a time, on a subset;
+
+and writes the figures, the ratios (2)/(1) and (2)/(3) and the machine to
+``bench/results/latest.json`` and ``latest.md`` (``quick.*`` with ``--quick``, whose
+small model only checks that the pipeline of the benchmark works).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.articles import BenchArticle, build_articles
+from bench.model import NLLB_600M, QUICK, ModelShape, ensure_model, parameter_count
+
+log = logging.getLogger("bench")
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+LOG_DIR = Path(__file__).resolve().parent / ".cache" / "logs"
+TARGET_LANGUAGES = ("az", "fa", "hy")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What one run measures, and how much of it."""
+
+    name: str
+    shape: ModelShape
+    articles: int
+    raw_items: int  # sentence x language pairs per batch size in part (1)
+    batch_sizes: tuple[int, ...]
+    baseline_sentences: int  # sentences (into one language) in part (3)
+    stem: str
+
+
+FULL = Profile("full", NLLB_600M, 20, 128, (8, 16, 32, 64), 30, "latest")
+QUICK_CHECK = Profile("quick check", QUICK, 3, 48, (8, 16, 32, 64), 10, "quick")
+
+
+def article_sentences(articles: list[BenchArticle]) -> list[str]:
+    """The distinct sentences the worker translates: titles and bodies, segmented as it does."""
+    from worker.text import segment_document
+
+    sentences: list[str] = []
+    for article in articles:
+        sentences += segment_document(article.title, "en").sentences
+        sentences += segment_document(article.text, "en").sentences
+    return list(dict.fromkeys(sentences))
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small model, 3 articles (~1 min)")
+    parser.add_argument(
+        "--only",
+        choices=("raw", "e2e", "baseline"),
+        action="append",
+        help="run only this part (repeatable); the report marks the others missing",
+    )
+    parser.add_argument("--decode-length", type=int, help="fixed decoding length of part (1)")
+    parser.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment of the API and worker (e.g. DRAGOMAN_TRANSLATION_BATCH_SIZE=32)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="results folder")
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Build what is needed, measure the chosen parts, return the results."""
+    from bench import engine
+
+    profile = QUICK_CHECK if args.quick else FULL
+    parts = set(args.only or ("raw", "e2e", "baseline"))
+    threads = len(os.sched_getaffinity(0))
+    started = time.monotonic()
+    built = ensure_model(profile.shape)
+    log.info("model %s (%s)", built.ct2_dir, "cached" if built.reused else "built")
+    articles = build_articles(profile.articles)
+    sentences = article_sentences(articles)
+    items = engine.tokenize(built.ct2_dir, sentences, TARGET_LANGUAGES)
+    raw_items = engine.spread(items, profile.raw_items)
+    results: dict[str, Any] = {
+        "profile": profile.name,
+        "machine": report.machine(),
+        "model": {
+            "shape": profile.shape.name,
+            "shape_key": profile.shape.key(),
+            "dims": profile.shape.dims,
+            "model_vocab_size": profile.shape.model_vocab_size,
+            "tokenizer_pieces": profile.shape.spm_vocab_size,
+            "parameters": parameter_count(built.hf_dir),
+            "ct2_dir": str(built.ct2_dir),
+        },
+        "workload": {
+            "articles": len(articles),
+            "body_sentences_per_article": [a.sentence_count for a in articles],
+            "distinct_sentences": len(sentences),
+            "targets": list(TARGET_LANGUAGES),
+            "mean_source_tokens": round(sum(len(i.tokens) for i in items) / len(items), 2),
+        },
+        "raw": None,
+        "e2e": None,
+        "baseline": None,
+        "errors": {},
+    }
+    # End to end first, while this process holds no model and no busy thread pool.
+    if "e2e" in parts:
+        from bench.e2e import E2EError, measure_e2e
+
+        log.info("(2) end to end: %d articles into %s", len(articles), TARGET_LANGUAGES)
+        try:
+            extra = dict(item.split("=", 1) for item in args.worker_env)
+            results["e2e"] = measure_e2e(
+                built.ct2_dir, articles, TARGET_LANGUAGES, log_dir=LOG_DIR, extra_env=extra
+            )
+        except E2EError as exc:
+            log.error("(2) end to end failed: %s", exc)
+            results["errors"]["e2e"] = str(exc)
+    if "raw" in parts:
+        # Random weights never stop, so the engine decodes every sentence to a bound; the
+        # ceiling is measured at the length the end-to-end run decoded, so that (2)/(1)
+        # compares the same work per token.
+        decoded = (results["e2e"] or {}).get("target_tokens_per_segment")
+        if args.decode_length:
+            decode_length, source = args.decode_length, "--decode-length"
+        elif decoded:
+            decode_length, source = round(decoded), "end-to-end target tokens per sentence"
+        else:
+            decode_length, source = engine.mean_bound(items), "mean of min(1024, 2n+16)"
+        log.info("(1) raw CTranslate2: %d items, decoding length %d", len(raw_items), decode_length)
+        results["raw"] = engine.measure_raw(
+            built.ct2_dir,
+            raw_items,
+            batch_sizes=profile.batch_sizes,
+            decode_length=decode_length,
+            threads=threads,
+        )
+        results["raw"]["decode_length_from"] = source
+    if "baseline" in parts:
+        subset = engine.spread(sentences, profile.baseline_sentences)
+        log.info("(3) transformers baseline: %d sentences", len(subset))
+        results["baseline"] = engine.measure_baseline(
+            built.hf_dir, subset, TARGET_LANGUAGES[0], threads=threads
+        )
+    results["ratios"] = report.ratios(results)
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
+    # Never reach the Hugging Face Hub: every model here is built locally.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    results = run(args)
+    stem = QUICK_CHECK.stem if args.quick else FULL.stem
+    json_path, md_path = report.write(results, args.output, stem)
+    print(report.markdown(results))
+    print(f"results: {json_path}\n         {md_path}")
+    if results["errors"]:
+        print(f"failed parts: {', '.join(results['errors'])}; worker logs in {LOG_DIR}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
