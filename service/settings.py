@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         description="CPU threads for the model; 0 uses the cores this process may run on.",
     )
     translation_max_batch_tokens: int = Field(default=2048, ge=16, le=1_000_000)
+    quality_checks: Literal["retry", "flag", "off"] = Field(
+        default="retry",
+        description="Check each translated sentence; retry failures with stricter decoding "
+        "(retry), only flag them (flag), or skip the checks (off).",
+    )
     cache: Literal["auto", "redis", "database", "off"] = "auto"
     cache_url: str = Field(default="", description="Redis URL of the translation cache.")
     cache_ttl_days: int = Field(default=30, ge=1)
@@ -76,6 +81,22 @@ class Settings(BaseSettings):
     worker_pool: Literal["threads", "prefork", "solo"] = "threads"
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
     worker_stale_seconds: float = Field(default=30.0, gt=0)
+    reaper_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="How often each worker looks for jobs of dead workers and lost "
+        "messages; 0: never.",
+    )
+    reaper_grace_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A queued job's message counts as lost only after this many seconds.",
+    )
+    job_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Attempts at a job whose workers keep dying before it fails (worker_lost).",
+    )
     broker_publish_timeout: float = Field(default=3.0, gt=0)
 
     allow_private_callbacks: bool = Field(
@@ -83,6 +104,26 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: int = Field(default=6, ge=1, le=20)
     webhook_timeout: float = Field(default=10.0, gt=0)
+    webhook_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="Wait before the second delivery attempt; doubles."
+    )
+    webhook_backoff_max_seconds: float = Field(default=600.0, gt=0)
+
+    auth: Literal["required", "disabled"] = Field(
+        default="required",
+        description="required: every /v1 request needs an API key; disabled: all requests "
+        "act as tenant 'local' (`dragoman serve` on a loopback address only, by default).",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600, ge=1, description="Requests per minute per API key, unless the key says."
+    )
+    chars_per_day: int = Field(
+        default=2_000_000, ge=1, description="Article characters per UTC day per API key."
+    )
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_queued_jobs: int = Field(
+        default=10_000, ge=1, description="New jobs are refused (503) while this many wait."
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -10,19 +10,20 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from service import store
 from service.errors import DragomanError, InvalidInput, PermanentError
 from service.languages import AUTO
 from service.models import Job
-from worker import metrics
+from worker import metrics, webhooks
 from worker.context import WORKER_ID, WorkerContext
-from worker.detect import detect_language
+from worker.detect import DocumentDetection, detect_document
 from worker.engines.base import Summarizer
 from worker.registry import registry
 from worker.summarize import ExtractiveSummarizer
 from worker.text import Document, normalize_text, segment_document, sentence_separator
-from worker.translation import Cancelled, translate_article
+from worker.translation import Cancelled, Unit, translate_article
 
 log = logging.getLogger("dragoman.pipeline")
 
@@ -35,17 +36,35 @@ class Article:
     title: Document | None
     body: Document
     summary: list[str] = field(default_factory=list)
+    # The language of each body paragraph (an article can quote another language).
+    paragraph_sources: list[str] = field(default_factory=list)
+    analysis: dict[str, Any] = field(default_factory=dict)
 
-    def segments(self, fields: list[str]) -> list[str]:
-        """The distinct sentences to translate for the requested fields, in order."""
-        wanted: list[str] = []
+    def units(self, fields: list[str]) -> list[Unit]:
+        """The distinct sentences to translate for ``fields``, each with its places."""
+        body_source: dict[str, str] = {}
+        for number, paragraph in enumerate(self.body.paragraphs):
+            language = (
+                self.paragraph_sources[number]
+                if number < len(self.paragraph_sources)
+                else self.source
+            )
+            for sentence in paragraph:
+                body_source.setdefault(sentence, language)
+        places: dict[str, list[tuple[str, int]]] = {}
+        sources: dict[str, str] = {}
+        wanted: list[tuple[str, list[str]]] = []
         if "title" in fields and self.title is not None:
-            wanted += self.title.sentences
+            wanted.append(("title", self.title.sentences))
         if "summary" in fields:
-            wanted += self.summary
+            wanted.append(("summary", self.summary))
         if "body" in fields:
-            wanted += self.body.sentences
-        return list(dict.fromkeys(wanted))
+            wanted.append(("body", self.body.sentences))
+        for name, sentences in wanted:
+            for index, sentence in enumerate(sentences):
+                places.setdefault(sentence, []).append((name, index))
+                sources.setdefault(sentence, body_source.get(sentence, self.source))
+        return [Unit(text, sources[text], tuple(where)) for text, where in places.items()]
 
 
 def run_job(ctx: WorkerContext, job_id: str) -> None:
@@ -67,10 +86,10 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         translate_article(
             ctx,
             job,
-            article.source,
-            article.segments(job.translate_fields),
+            article.units(job.translate_fields),
             lambda translated, target: render_fields(job, article, translated, target),
             deadline,
+            article.analysis,
         )
     except Cancelled:
         log.info("job %s: cancelled", job_id)
@@ -78,24 +97,27 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         return
     except PermanentError as exc:
         log.info("job %s failed: %s: %s", job_id, exc.code, exc.message)
-        store.fail_job(ctx.db, job_id, exc.code, exc.message, attempt=job.attempts)
+        if store.fail_job(ctx.db, job_id, exc.code, exc.message, attempt=job.attempts):
+            webhooks.job_finished(ctx.db, job_id)
         metrics.JOBS.labels("failed").inc()
         return
     except DragomanError:
         raise
     except Exception:
         log.exception("job %s: unexpected error", job_id)
-        store.fail_job(
+        if store.fail_job(
             ctx.db,
             job_id,
             "internal_error",
             "An internal error occurred; see the worker log.",
             attempt=job.attempts,
-        )
+        ):
+            webhooks.job_finished(ctx.db, job_id)
         metrics.JOBS.labels("failed").inc()
         return
     if store.finish_job(ctx.db, job_id, attempt=job.attempts):
         metrics.JOBS.labels("succeeded").inc()
+        webhooks.job_finished(ctx.db, job_id)
 
 
 def prepare_article(ctx: WorkerContext, job: Job) -> Article:
@@ -103,20 +125,35 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
     text = normalize_text(job.text)
     title = normalize_text(job.title) if job.title else ""
     source = job.source_language
+    body = segment_document(text, source if source != AUTO else "en")
+    paragraph_sources: list[str] = []
+    analysis: dict[str, Any] = {}
     if source == AUTO:
-        detection = detect_language(f"{title}\n\n{text}" if title else text)
+        detection = detect_document(text)
+        if detection is None and title:
+            detection = detect_document(title)
         if detection is None:
             raise InvalidInput(
                 "Could not tell the article's language; give source_language explicitly."
             )
-        source = detection.code
-        store.record_detection(
-            ctx.db, job.id, detection.code, detection.confidence, attempt=job.attempts
-        )
+        source = detection.language
+        store.record_detection(ctx.db, job.id, source, detection.confidence, attempt=job.attempts)
+        body = segment_document(text, source)
+        paragraph_sources = _paragraph_sources(detection, source, len(body.paragraphs))
+        analysis = {
+            "mixed": detection.mixed,
+            "paragraph_languages": [
+                {"language": d.code, "confidence": round(d.confidence, 3)} if d else None
+                for d in detection.paragraphs
+            ],
+        }
+        store.record_analysis(ctx.db, job.id, analysis, attempt=job.attempts)
     article = Article(
         source=source,
         title=segment_document(title, source) if title else None,
-        body=segment_document(text, source),
+        body=body,
+        paragraph_sources=paragraph_sources,
+        analysis=analysis,
     )
     if not article.body.sentences:
         raise InvalidInput("The article has no text to process.")
@@ -135,6 +172,20 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
             attempt=job.attempts,
         )
     return article
+
+
+# A paragraph is translated from its own language only when the detector is this sure.
+PARAGRAPH_LANGUAGE_CONFIDENCE = 0.9
+
+
+def _paragraph_sources(detection: DocumentDetection, source: str, count: int) -> list[str]:
+    """The source language of each body paragraph: its own where confidently different."""
+    if not detection.mixed or len(detection.paragraphs) != count:
+        return [source] * count
+    return [
+        d.code if d is not None and d.confidence >= PARAGRAPH_LANGUAGE_CONFIDENCE else source
+        for d in detection.paragraphs
+    ]
 
 
 def load_summarizer(ctx: WorkerContext) -> Summarizer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +22,22 @@ from service.errors import DragomanError, JobTimeout, PermanentError, Unsupporte
 from service.languages import text_direction
 from service.models import Job
 from worker import metrics
+from worker.batching import BatchScheduler
 from worker.cache import cache_key
 from worker.context import WorkerContext
 from worker.engines.base import Segment, Translator
 from worker.engines.convert import is_ctranslate2_dir
+from worker.quality import (
+    Flag,
+    Protected,
+    check_translation,
+    join_pieces,
+    normalize_output,
+    protect,
+    repair_numbers,
+    restore,
+    split_long_sentence,
+)
 from worker.registry import registry
 
 log = logging.getLogger("dragoman.translation")
@@ -95,16 +108,59 @@ def load_translator(ctx: WorkerContext) -> Translator:
     return registry().get_translator(name, backend=backend, device=settings.device, **options)
 
 
+@dataclass(frozen=True)
+class Unit:
+    """A distinct source sentence, its language, and where it appears (field, index)."""
+
+    text: str
+    source: str
+    places: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class Piece:
+    """The part of a unit that goes to the engine in one segment (most units: all of it)."""
+
+    text: str
+    protected: Protected
+    strict: bool = False
+    result: str | None = None
+    flags: list[str] = field(default_factory=list)
+    first_try: tuple[str, list[str]] | None = None
+
+
+@dataclass
+class UnitWork:
+    unit: Unit
+    pieces: list[Piece]
+
+    @property
+    def done(self) -> bool:
+        return all(piece.result is not None for piece in self.pieces)
+
+
 @dataclass
 class LanguagePlan:
-    """One target language's sentences and what has come back so far."""
+    """One target language: its units, and what has come back so far."""
 
     target: str
-    sentences: list[str]
+    work: list[UnitWork] = field(default_factory=list)
     translated: dict[str, str] = field(default_factory=dict)
-    futures: dict[Future[str], str] = field(default_factory=dict)
+    flags: dict[str, list[str]] = field(default_factory=dict)
+    futures: dict[Future[str], tuple[UnitWork, Piece]] = field(default_factory=dict)
+    places: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     error: DragomanError | None = None
     stored: bool = False
+
+    def flag_records(self) -> list[dict[str, Any]]:
+        """Flagged sentences as stored on the translation, in reading order."""
+        order = {"title": 0, "summary": 1, "body": 2}
+        records = [
+            {"field": field_, "index": index, "source": text[:200], "flags": flags}
+            for text, flags in self.flags.items()
+            for field_, index in self.places.get(text, ())
+        ]
+        return sorted(records, key=lambda r: (order.get(r["field"], 3), r["index"]))
 
     @property
     def complete(self) -> bool:
@@ -114,106 +170,166 @@ class LanguagePlan:
 def translate_article(
     ctx: WorkerContext,
     job: Job,
-    source: str,
-    sentences: list[str],
+    units: list[Unit],
     render: Any,
     deadline: float,
+    analysis: dict[str, Any],
 ) -> None:
-    """Translate ``sentences`` into each target and store each language as it completes.
+    """Translate ``units`` into each target and store each language as it completes.
+
+    Each sentence is checked after translation (language, script, numbers, loops,
+    length); a failing one is retried once with stricter decoding, and what still
+    fails is stored with its ``flags``. Sentences over the model's input limit are
+    split at clause boundaries, translated in pieces and rejoined; ``analysis``
+    records them.
 
     Args:
         render: ``render(translated: dict[str, str], target) -> dict`` builds the stored
             fields (title, summary, body) of one language from its sentence translations.
         deadline: ``time.monotonic()`` value after which the job fails with ``timeout``.
     """
-    plans = [
-        LanguagePlan(target, [] if target == source else list(sentences))
-        for target in job.target_languages
-    ]
-    for plan in plans:
-        if not plan.sentences:  # the source language itself: nothing to translate
-            plan.translated = {s: s for s in sentences}
-    total = sum(len(p.sentences) for p in plans)
-    store.record_plan(ctx.db, job.id, total=total, attempt=job.attempts)
-    translator = load_translator(ctx) if total else None
+    settings = ctx.settings
+    places = {unit.text: unit.places for unit in units}
+    plans = [LanguagePlan(target, places=places) for target in job.target_languages]
+    needs_model = any(u.source != p.target for p in plans for u in units)
+    translator = load_translator(ctx) if needs_model else None
     cache = ctx.translation_cache()
-    model_key = ctx.settings.translation_model
+    model_key = settings.translation_model
+    pieces_of = _split_units(translator, units, analysis) if translator else {}
+    if analysis.get("split_segments"):
+        store.record_analysis(ctx.db, job.id, analysis, attempt=job.attempts)
 
-    submissions: list[tuple[LanguagePlan, list[str]]] = []
+    submissions: list[tuple[LanguagePlan, UnitWork, Piece]] = []
+    total = 0
     for plan in plans:
-        if not plan.sentences:
+        pending: list[Unit] = []
+        for unit in units:
+            if unit.source == plan.target:  # already in the target language
+                plan.translated[unit.text] = unit.text
+            else:
+                pending.append(unit)
+        total += len(pending)
+        if not pending:
             continue
         assert translator is not None
-        if not translator.supports(source, plan.target):
+        refused = sorted(
+            {u.source for u in pending if not translator.supports(u.source, plan.target)}
+        )
+        if refused:
             plan.error = UnsupportedLanguage(
-                f"The model {ctx.settings.translation_model!r} cannot translate "
-                f"{source} into {plan.target}."
+                f"The model {settings.translation_model!r} cannot translate "
+                f"{', '.join(refused)} into {plan.target}."
             )
-            plan.sentences = []
             continue
-        keys = {s: cache_key(model_key, source, plan.target, s) for s in plan.sentences}
+        keys = {u.text: cache_key(model_key, u.source, plan.target, u.text) for u in pending}
         hits = cache.get_many(list(keys.values()))
         metrics.CACHE_LOOKUPS.labels("hit").inc(len(hits))
         metrics.CACHE_LOOKUPS.labels("miss").inc(len(keys) - len(hits))
-        plan.translated = {s: hits[k] for s, k in keys.items() if k in hits}
-        misses = [s for s in plan.sentences if s not in plan.translated]
-        # Longest first within a language keeps batches even; the engine re-sorts anyway.
-        misses.sort(key=len, reverse=True)
-        if misses:
-            translator.check_segments([Segment(s, source, plan.target) for s in misses])
-            submissions.append((plan, misses))
+        for unit in pending:
+            if keys[unit.text] in hits:
+                plan.translated[unit.text] = hits[keys[unit.text]]
+                continue
+            work = UnitWork(unit, [Piece(text, protect(text)) for text in pieces_of[unit.text]])
+            plan.work.append(work)
+            total += len(work.pieces) - 1
+            submissions += [(plan, work, piece) for piece in work.pieces]
 
-    done = total - sum(len(misses) for _, misses in submissions)
-    if submissions:
-        assert translator is not None
-        scheduler = ctx.scheduler(translator)
-        segments = [Segment(s, source, p.target) for p, misses in submissions for s in misses]
-        futures = scheduler.submit(job.id, segments)
-        position = 0
-        for plan, misses in submissions:
-            for sentence in misses:
-                plan.futures[futures[position]] = sentence
-                position += 1
+    store.record_plan(ctx.db, job.id, total=total, attempt=job.attempts)
+    done = total - sum(1 for _ in submissions)
+    scheduler = ctx.scheduler(translator) if submissions and translator else None
+    if scheduler is not None:
+        segments = [
+            Segment(piece.protected.masked, work.unit.source, plan.target)
+            for plan, work, piece in submissions
+        ]
+        for (plan, work, piece), future in zip(
+            submissions, scheduler.submit(job.id, segments), strict=True
+        ):
+            plan.futures[future] = (work, piece)
     _store_completed(ctx, job, plans, render)
     store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
-    if submissions:
-        done = _collect(ctx, job, plans, source, render, done, deadline, scheduler)
+    if scheduler is not None:
+        _collect(ctx, job, plans, render, done, deadline, scheduler)
     failures = [p.error for p in plans if p.error is not None]
     if failures:
         raise failures[0] if len(failures) == len(plans) else PartialFailure(failures)
+
+
+def _split_units(
+    translator: Translator, units: list[Unit], analysis: dict[str, Any]
+) -> dict[str, list[str]]:
+    """Each unit's pieces: itself, or clause-sized parts when it exceeds the input limit."""
+    limit = translator.max_input_tokens
+    pieces: dict[str, list[str]] = {}
+    by_source: dict[str, list[Unit]] = {}
+    for unit in units:
+        by_source.setdefault(unit.source, []).append(unit)
+    for source, group in by_source.items():
+        counts = translator.count_tokens([u.text for u in group], source)
+        for unit, tokens in zip(group, counts, strict=True):
+            if tokens <= limit:
+                pieces[unit.text] = [unit.text]
+                continue
+            parts = split_long_sentence(unit.text, limit, _token_counter(translator, source))
+            pieces[unit.text] = parts
+            analysis.setdefault("split_segments", []).append(
+                {
+                    "sentence": unit.text[:200],
+                    "places": [list(place) for place in unit.places],
+                    "tokens": tokens,
+                    "pieces": len(parts),
+                }
+            )
+    return pieces
+
+
+def _token_counter(translator: Translator, source: str) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        return translator.count_tokens([text], source)[0]
+
+    return count
 
 
 def _collect(
     ctx: WorkerContext,
     job: Job,
     plans: list[LanguagePlan],
-    source: str,
     render: Any,
     done: int,
     deadline: float,
-    scheduler: Any,
-) -> int:
-    """Wait for the job's futures, committing progress and finished languages."""
+    scheduler: BatchScheduler,
+) -> None:
+    """Wait for the job's segments, checking each, committing progress and finished languages."""
     cache = ctx.translation_cache()
     model_key = ctx.settings.translation_model
-    pending = {f for p in plans for f in p.futures}
+    retry = ctx.settings.quality_checks == "retry"
+    checks = ctx.settings.quality_checks != "off"
     last_progress = last_cancel_check = time.monotonic()
     reported = done
     try:
-        while pending:
-            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+        while any(plan.futures for plan in plans):
+            pending = {f for plan in plans for f in plan.futures}
+            finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             fresh: dict[str, str] = {}
             for plan in plans:
                 for future in [f for f in plan.futures if f in finished]:
-                    sentence = plan.futures.pop(future)
+                    work, piece = plan.futures.pop(future)
                     text = future.result()  # an engine error fails the job here
-                    plan.translated[sentence] = text
-                    fresh[cache_key(model_key, source, plan.target, sentence)] = text
+                    if _check_piece(piece, text, work.unit.source, plan.target, checks, retry):
+                        # failed its checks: once more, with stricter decoding
+                        strict = Segment(
+                            piece.protected.masked, work.unit.source, plan.target, True
+                        )
+                        plan.futures[scheduler.submit(job.id, [strict])[0]] = (work, piece)
+                        continue
                     done += 1
+                    if work.done:
+                        _finish_unit(plan, work, fresh, model_key)
             cache.put_many(fresh)
             _store_completed(ctx, job, plans, render)
             now = time.monotonic()
-            if done != reported and (not pending or now - last_progress >= PROGRESS_INTERVAL):
+            all_done = not any(plan.futures for plan in plans)
+            if done != reported and (all_done or now - last_progress >= PROGRESS_INTERVAL):
                 store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
                 reported, last_progress = done, now
             if now - last_cancel_check >= CANCEL_CHECK_INTERVAL:
@@ -226,9 +342,42 @@ def _collect(
                     "(DRAGOMAN_TASK_SOFT_TIME_LIMIT)."
                 )
     finally:
-        if pending:
+        if any(plan.futures for plan in plans):
             scheduler.cancel(job.id)
-    return done
+
+
+def _check_piece(
+    piece: Piece, output: str, source: str, target: str, checks: bool, retry: bool
+) -> bool:
+    """Post-process an engine output into ``piece``; True if it should be retried."""
+    restored, lost = restore(piece.protected, output)
+    repaired, _ = repair_numbers(piece.text, restored, target)
+    text = normalize_output(repaired, target)
+    flags: list[str] = []
+    if checks:
+        flags = [str(flag) for flag in check_translation(piece.text, text, source, target)]
+    if lost and Flag.LOST_PLACEHOLDER not in flags:
+        flags.append(str(Flag.LOST_PLACEHOLDER))
+    if flags and retry and not piece.strict:
+        piece.strict = True
+        piece.first_try = (text, flags)
+        return True
+    if piece.first_try is not None and len(piece.first_try[1]) < len(flags):
+        text, flags = piece.first_try  # the stricter retry did worse
+    piece.result, piece.flags = text, flags
+    return False
+
+
+def _finish_unit(plan: LanguagePlan, work: UnitWork, fresh: dict[str, str], model_key: str) -> None:
+    unit = work.unit
+    text = join_pieces([piece.result or "" for piece in work.pieces], plan.target)
+    plan.translated[unit.text] = text
+    flags = sorted({flag for piece in work.pieces for flag in piece.flags})
+    if flags:
+        plan.flags[unit.text] = flags
+    else:  # only clean translations are worth reusing
+        fresh[cache_key(model_key, unit.source, plan.target, unit.text)] = text
+    plan.work.remove(work)
 
 
 def _store_completed(ctx: WorkerContext, job: Job, plans: list[LanguagePlan], render: Any) -> None:
@@ -258,5 +407,6 @@ def _store_language(ctx: WorkerContext, job: Job, plan: LanguagePlan, render: An
         attempt=job.attempts,
         status=TranslationStatus.SUCCEEDED,
         direction=text_direction(plan.target),
+        flags=plan.flag_records(),
         **render(plan.translated, plan.target),
     )

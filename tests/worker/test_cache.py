@@ -68,7 +68,11 @@ def test_backend_choice(tmp_path: Path) -> None:
 
 @pytest.fixture
 def ctx(tmp_path: Path, tiny_nllb_ct2_dir: Path) -> Iterator[WorkerContext]:
-    settings = make_settings(tmp_path / "data", translation_model=str(tiny_nllb_ct2_dir))
+    # random-weight output fails every quality check, and flagged output is never
+    # cached: the checks are off here so the tiny model's output counts as clean
+    settings = make_settings(
+        tmp_path / "data", translation_model=str(tiny_nllb_ct2_dir), quality_checks="off"
+    )
     settings.ensure_dirs()
     upgrade_database(settings.effective_database_url, settings.data_dir)
     context = WorkerContext(
@@ -100,3 +104,14 @@ def test_a_repeated_article_is_translated_once(ctx: WorkerContext) -> None:
     assert b.status == JobStatus.SUCCEEDED
     assert b.progress_done == b.progress_total == 4
     assert [t.body for t in a.translations] == [t.body for t in b.translations]
+
+
+def test_flagged_translations_are_not_cached(ctx: WorkerContext) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"quality_checks": "flag"})
+    text = "Talks resumed in Baku on 14 March after a pause of 6 weeks."
+    hits = metrics.CACHE_LOOKUPS.labels("hit")._value.get()
+    for _ in range(2):
+        job = store.create_job(ctx.db, store.NewJob(None, text, "en", ["hy"], None, ["body"]))
+        pipeline.run_job(ctx, job.id)
+        assert store.get_job(ctx.db, job.id).translations[0].flags
+    assert metrics.CACHE_LOOKUPS.labels("hit")._value.get() == hits

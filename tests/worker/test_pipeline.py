@@ -159,6 +159,10 @@ def test_cancel_while_running_stops_between_batches(ctx: WorkerContext) -> None:
         def __init__(self, inner: Translator) -> None:
             self.inner = inner
             self.model_name = inner.model_name
+            self.max_input_tokens = inner.max_input_tokens
+
+        def count_tokens(self, texts: list[str], source: str) -> list[int]:
+            return self.inner.count_tokens(texts, source)
 
         def languages(self) -> list[str]:
             return self.inner.languages()

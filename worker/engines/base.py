@@ -18,11 +18,23 @@ from typing import Protocol, runtime_checkable
 
 @dataclass(frozen=True)
 class Segment:
-    """One sentence to translate from ``source`` into ``target``."""
+    """One sentence to translate from ``source`` into ``target``.
+
+    ``strict`` asks for the stricter decoding used to retry a translation that
+    failed a check: wider beam, repetition penalty, no repeated trigrams.
+    """
 
     text: str
     source: str
     target: str
+    strict: bool = False
+
+
+# Stricter decoding for retries: beam search discourages the degenerate loops and
+# copied input that greedy search falls into on hard sentences.
+STRICT_BEAMS = 4
+STRICT_REPETITION_PENALTY = 1.2
+STRICT_NO_REPEAT_NGRAM = 3
 
 
 @runtime_checkable
@@ -30,9 +42,14 @@ class Translator(Protocol):
     """A loaded translation model."""
 
     model_name: str
+    max_input_tokens: int
 
     def languages(self) -> list[str]:
         """Canonical codes this model can translate from and into, sorted."""
+        ...
+
+    def count_tokens(self, texts: list[str], source: str) -> list[int]:
+        """Model input length of each text, special tokens included."""
         ...
 
     def supports(self, source: str, target: str) -> bool:
@@ -55,11 +72,15 @@ class Translator(Protocol):
 def translate_by_pair(translator: Translator, segments: list[Segment]) -> list[str]:
     """``translate_segments`` for engines that translate one language pair per call."""
     outputs: list[str] = [""] * len(segments)
-    groups: dict[tuple[str, str], list[int]] = {}
+    groups: dict[tuple[str, str, bool], list[int]] = {}
     for index, segment in enumerate(segments):
-        groups.setdefault((segment.source, segment.target), []).append(index)
-    for (source, target), indices in groups.items():
-        texts = translator.translate([segments[i].text for i in indices], source, target)
+        groups.setdefault((segment.source, segment.target, segment.strict), []).append(index)
+    for (source, target, strict), indices in groups.items():
+        sentences = [segments[i].text for i in indices]
+        if strict and hasattr(translator, "translate_strict"):
+            texts = translator.translate_strict(sentences, source, target)
+        else:
+            texts = translator.translate(sentences, source, target)
         for i, text in zip(indices, texts, strict=True):
             outputs[i] = text
     return outputs

@@ -19,7 +19,12 @@ from typing import Any
 
 from service.errors import ModelUnavailable, TextTooLong
 from worker import metrics
-from worker.engines.base import Segment
+from worker.engines.base import (
+    STRICT_BEAMS,
+    STRICT_NO_REPEAT_NGRAM,
+    STRICT_REPETITION_PENALTY,
+    Segment,
+)
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
 from worker.engines.hf import Family, _load_errors, language_map_for
 
@@ -158,6 +163,10 @@ class CTranslate2Translator:
     def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
         return self.translate_segments([Segment(s, source, target) for s in sentences])
 
+    def count_tokens(self, texts: list[str], source: str) -> list[int]:
+        target = next(iter(self.language_map.targets))
+        return [len(t) for t in self._encode([Segment(x, source, target) for x in texts])]
+
     def check_segments(self, segments: list[Segment]) -> None:
         for segment, tokens in zip(segments, self._encode(segments), strict=True):
             if len(tokens) > self.max_input_tokens:
@@ -183,28 +192,39 @@ class CTranslate2Translator:
                 )
         # Similar lengths share a batch: little padding, and one decoding bound fits all.
         todo.sort(key=lambda i: len(encoded[i]))
-        for batch in self._batches(todo, encoded):
-            prefixes = [self._target_prefix(segments[i].target) for i in batch]
-            longest = max(len(encoded[i]) for i in batch)
-            results = self._translator.translate_batch(
-                [encoded[i] for i in batch],
-                target_prefix=prefixes if any(prefixes) else None,
-                beam_size=self.num_beams,
-                max_batch_size=0,
-                max_decoding_length=self._max_length(longest),
-                repetition_penalty=self.repetition_penalty,
-                no_repeat_ngram_size=self.no_repeat_ngram_size,
-                return_scores=False,
-            )
-            source_tokens = sum(len(encoded[i]) for i in batch)
-            target_tokens = 0
-            for i, prefix, result in zip(batch, prefixes, results, strict=True):
-                tokens = list(result.hypotheses[0])
-                target_tokens += len(tokens)
-                tokens = tokens[len(prefix or []) :][: self._max_length(len(encoded[i]))]
-                outputs[i] = self._decode(tokens)
-            metrics.record_batch(len(batch), source_tokens, target_tokens)
+        for strict in (False, True):
+            chosen = [i for i in todo if segments[i].strict == strict]
+            for batch in self._batches(chosen, encoded):
+                self._run_batch(batch, segments, encoded, outputs, strict)
         return outputs
+
+    def _run_batch(
+        self,
+        batch: list[int],
+        segments: list[Segment],
+        encoded: list[list[str]],
+        outputs: list[str],
+        strict: bool,
+    ) -> None:
+        prefixes = [self._target_prefix(segments[i].target) for i in batch]
+        longest = max(len(encoded[i]) for i in batch)
+        results = self._translator.translate_batch(
+            [encoded[i] for i in batch],
+            target_prefix=prefixes if any(prefixes) else None,
+            beam_size=max(self.num_beams, STRICT_BEAMS) if strict else self.num_beams,
+            max_batch_size=0,
+            max_decoding_length=self._max_length(longest),
+            repetition_penalty=STRICT_REPETITION_PENALTY if strict else self.repetition_penalty,
+            no_repeat_ngram_size=STRICT_NO_REPEAT_NGRAM if strict else self.no_repeat_ngram_size,
+            return_scores=False,
+        )
+        target_tokens = 0
+        for i, prefix, result in zip(batch, prefixes, results, strict=True):
+            tokens = list(result.hypotheses[0])
+            target_tokens += len(tokens)
+            tokens = tokens[len(prefix or []) :][: self._max_length(len(encoded[i]))]
+            outputs[i] = self._decode(tokens)
+        metrics.record_batch(len(batch), sum(len(encoded[i]) for i in batch), target_tokens)
 
     # Internals
 

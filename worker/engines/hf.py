@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from service.errors import ModelUnavailable, TextTooLong
 from worker import metrics
-from worker.engines.base import Segment, translate_by_pair
+from worker.engines.base import (
+    STRICT_BEAMS,
+    STRICT_NO_REPEAT_NGRAM,
+    STRICT_REPETITION_PENALTY,
+    Segment,
+    translate_by_pair,
+)
 from worker.engines.languages import (
     LanguageMap,
     m2m100_language_map,
@@ -198,6 +204,8 @@ class TransformersTranslator:
         self.repetition_penalty = repetition_penalty
         # The tokenizer's source language is mutable state; one caller at a time.
         self._tokenizer_lock = threading.Lock()
+        # Strict retries change decoding settings for one call at a time.
+        self._decoding_lock = threading.Lock()
         self._tokenizer, self._model = self._load(name, device, dtype, threads, local_files_only)
         self.family = detect_family(self._model.config.model_type, self._tokenizer)
         self.language_map = language_map_for(self.family, self._tokenizer)
@@ -308,6 +316,22 @@ class TransformersTranslator:
     def translate_segments(self, segments: list[Segment]) -> list[str]:
         """Translate segments of mixed language pairs, one generate call per pair and batch."""
         return translate_by_pair(self, segments)
+
+    def translate_strict(self, sentences: list[str], source: str, target: str) -> list[str]:
+        """``translate`` with the stricter decoding used to retry flagged output."""
+        saved = (self.num_beams, self.repetition_penalty, self.no_repeat_ngram_size)
+        with self._decoding_lock:
+            self.num_beams = max(self.num_beams, STRICT_BEAMS)
+            self.repetition_penalty = STRICT_REPETITION_PENALTY
+            self.no_repeat_ngram_size = STRICT_NO_REPEAT_NGRAM
+            try:
+                return self.translate(sentences, source, target)
+            finally:
+                self.num_beams, self.repetition_penalty, self.no_repeat_ngram_size = saved
+
+    def count_tokens(self, texts: list[str], source: str) -> list[int]:
+        target = next(iter(self.language_map.targets))
+        return [len(ids) for ids in self.encode(texts, source, target)]
 
     def check_segments(self, segments: list[Segment]) -> None:
         """Raise ``UnsupportedLanguage`` or ``TextTooLong`` before any work is queued."""
