@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         description="Check each translated sentence; retry failures with stricter decoding "
         "(retry), only flag them (flag), or skip the checks (off).",
     )
+    persian_digits: bool = Field(
+        default=False, description="Write digits as ۰-۹ in Persian (fa, azb) output."
+    )
     cache: Literal["auto", "redis", "database", "off"] = "auto"
     cache_url: str = Field(default="", description="Redis URL of the translation cache.")
     cache_ttl_days: int = Field(default=30, ge=1)

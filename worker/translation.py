@@ -302,8 +302,7 @@ def _collect(
     """Wait for the job's segments, checking each, committing progress and finished languages."""
     cache = ctx.translation_cache()
     model_key = ctx.settings.translation_model
-    retry = ctx.settings.quality_checks == "retry"
-    checks = ctx.settings.quality_checks != "off"
+    options = ctx.settings
     last_progress = last_cancel_check = time.monotonic()
     reported = done
     try:
@@ -315,7 +314,7 @@ def _collect(
                 for future in [f for f in plan.futures if f in finished]:
                     work, piece = plan.futures.pop(future)
                     text = future.result()  # an engine error fails the job here
-                    if _check_piece(piece, text, work.unit.source, plan.target, checks, retry):
+                    if _check_piece(piece, text, work.unit.source, plan.target, options):
                         # failed its checks: once more, with stricter decoding
                         strict = Segment(
                             piece.protected.masked, work.unit.source, plan.target, True
@@ -346,15 +345,14 @@ def _collect(
             scheduler.cancel(job.id)
 
 
-def _check_piece(
-    piece: Piece, output: str, source: str, target: str, checks: bool, retry: bool
-) -> bool:
+def _check_piece(piece: Piece, output: str, source: str, target: str, settings: Any) -> bool:
     """Post-process an engine output into ``piece``; True if it should be retried."""
     restored, lost = restore(piece.protected, output)
     repaired, _ = repair_numbers(piece.text, restored, target)
-    text = normalize_output(repaired, target)
+    text = normalize_output(repaired, target, persian_digits=settings.persian_digits)
+    retry = settings.quality_checks == "retry"
     flags: list[str] = []
-    if checks:
+    if settings.quality_checks != "off":
         flags = [str(flag) for flag in check_translation(piece.text, text, source, target)]
     if lost and Flag.LOST_PLACEHOLDER not in flags:
         flags.append(str(Flag.LOST_PLACEHOLDER))

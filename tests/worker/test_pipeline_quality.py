@@ -184,3 +184,14 @@ def test_mixed_language_article_translates_each_paragraph_from_its_language(
     # the Azerbaijani paragraph is already in the target language: kept, not flagged
     assert az.body.split("\n\n")[1].startswith("Ermənistan")
     assert all(flag["index"] < 2 for flag in az.flags or [])
+
+
+def test_persian_digits_on_request(tmp_path: Path) -> None:
+    ctx = context(tmp_path, translation_backend="echo", cache="off", persian_digits=True)
+    try:
+        job = run(ctx, "The ceasefire of 1994 held for 26 years.", ["fa", "hy"])
+        bodies = {t.language: t.body for t in job.translations}
+        assert "۱۹۹۴" in bodies["fa"] and "۲۶" in bodies["fa"]
+        assert "1994" in bodies["hy"]
+    finally:
+        ctx.close()
