@@ -4,8 +4,8 @@ The processes are started as in production (``python -m worker.cli api`` and
 ``... worker``) with the embedded defaults (SQLite, filesystem broker) in a fresh
 data folder. A one-sentence warm-up job loads the model first, so the timed run
 measures a worker in its steady state. Target tokens come from the worker's
-Prometheus counter, read before and after; memory from ``/proc`` (VmRSS sampled over
-the worker's process tree, VmHWM at the end).
+Prometheus counter, read before and after; memory and CPU time from ``/proc``
+(VmRSS sampled over the worker's process tree, VmHWM at the end).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import httpx
 
 from bench.articles import BenchArticle
+from bench.load import MemorySampler, cpu_seconds, cpu_share, process_tree
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_TOKENS = "dragoman_translation_target_tokens_total"
@@ -76,79 +76,6 @@ class Proc:
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace").splitlines()[-lines:]
         return f"--- {self.log.name} ---\n" + "\n".join(text)
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses; fields resume after the last ')'.
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants."""
-    tree = _children()
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(tree.get(current, []))
-    return found
-
-
-def _status_kib(pid: int, field: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-class MemorySampler(threading.Thread):
-    """Samples the VmRSS of a process tree every ``interval`` seconds; keeps the peaks."""
-
-    def __init__(self, pid: int, interval: float = 0.5) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.peak_tree_kib = 0
-        self.peak_process_kib = 0
-        self.processes = 1
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            self.sample()
-            self._halt.wait(self.interval)
-
-    def sample(self) -> None:
-        pids = process_tree(self.pid)
-        sizes = [_status_kib(pid, "VmRSS") for pid in pids]
-        self.processes = max(self.processes, len(pids))
-        self.peak_tree_kib = max(self.peak_tree_kib, sum(sizes))
-        self.peak_process_kib = max(self.peak_process_kib, *sizes)
-
-    def finish(self) -> dict[str, Any]:
-        """Stop sampling; the peaks, with the kernel's high-water mark of each process."""
-        self.sample()
-        hwm = max(_status_kib(pid, "VmHWM") for pid in process_tree(self.pid))
-        self._halt.set()
-        self.join()
-        peak_process = max(self.peak_process_kib, hwm)
-        return {
-            "peak_rss_mib": round(peak_process / 1024, 1),
-            "peak_rss_tree_mib": round(max(self.peak_tree_kib, peak_process) / 1024, 1),
-            "processes": self.processes,
-        }
 
 
 def read_counters(port: int) -> dict[str, float]:
@@ -211,6 +138,7 @@ class Service:
                 **extra_env,
             }
         )
+        headers = self._api_key(env)
         self.env = env
         log_dir.mkdir(parents=True, exist_ok=True)
         self.worker = Proc(["worker", "--loglevel", "info"], env, log_dir / "worker.log")
@@ -219,7 +147,28 @@ class Service:
         self.api = Proc(
             ["api", "--port", str(self.api_port), "--loglevel", "warning"], env, log_dir / "api.log"
         )
-        self.client = httpx.Client(base_url=self.base, timeout=30)
+        self.client = httpx.Client(base_url=self.base, timeout=30, headers=headers)
+
+    @staticmethod
+    def _api_key(env: dict[str, str]) -> dict[str, str]:
+        """Headers with a fresh API key, as production callers send; updates ``env``.
+
+        Where the CLI cannot create keys (a service without API keys), the service is
+        told to run without them instead.
+        """
+        created = subprocess.run(
+            [sys.executable, "-m", "worker.cli", "keys", "create", "--tenant", "bench"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        lines = created.stdout.strip().splitlines()
+        if created.returncode == 0 and lines:
+            return {"Authorization": f"Bearer {lines[-1].strip()}"}
+        env["DRAGOMAN_AUTH"] = "disabled"
+        return {}
 
     def stop(self) -> None:
         self.client.close()
@@ -308,6 +257,8 @@ def measure_e2e(
         _check([job])
         before = read_counters(service.metrics_port)
 
+        worker_pids = process_tree(service.worker.popen.pid)
+        cpu_before = cpu_seconds(worker_pids), cpu_seconds([service.api.popen.pid])
         start = time.time()
         ids = [service.submit(_payload(article, targets)) for article in articles]
         posted = time.time() - start
@@ -322,6 +273,8 @@ def measure_e2e(
         jobs = service.wait(all_done, timeout, f"{len(ids)} jobs to finish")
         observed = time.time() - start
         after = read_counters(service.metrics_port)
+        worker_cpu = cpu_seconds(worker_pids) - cpu_before[0]
+        api_cpu = cpu_seconds([service.api.popen.pid]) - cpu_before[1]
         memory = service.memory.finish()
     finally:
         service.stop()
@@ -347,5 +300,8 @@ def measure_e2e(
         "target_tokens_per_s": round(tokens / seconds, 2),
         "articles_per_min": round(len(ids) / seconds * 60, 3),
         "worker_memory": memory,
+        "worker_cpu_seconds": round(worker_cpu, 2),
+        "api_cpu_seconds": round(api_cpu, 2),
+        "cpu_share": cpu_share(worker_cpu, seconds, len(os.sched_getaffinity(0))),
         "worker_env": {k: v for k, v in service.env.items() if k.startswith("DRAGOMAN_")},
     }

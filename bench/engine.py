@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.load import cpu_share
+
 log = logging.getLogger("bench.engine")
 
 NLLB_SOURCE = "eng_Latn"
@@ -90,7 +92,7 @@ def measure_raw(
     runs: list[dict[str, Any]] = []
     for size in batch_sizes:
         tokens = 0
-        start = time.perf_counter()
+        cpu, start = time.process_time(), time.perf_counter()
         for offset in range(0, len(ordered), size):
             batch = ordered[offset : offset + size]
             results = translator.translate_batch(
@@ -109,6 +111,7 @@ def measure_raw(
                 "target_tokens": tokens,
                 "seconds": round(seconds, 3),
                 "target_tokens_per_s": round(tokens / seconds, 2),
+                "cpu_share": cpu_share(time.process_time() - cpu, seconds, threads),
             }
         )
         log.info("raw batch %d: %.1f target tokens/s", size, tokens / seconds)
@@ -124,6 +127,7 @@ def measure_raw(
         "runs": runs,
         "best_batch_size": best["batch_size"],
         "target_tokens_per_s": best["target_tokens_per_s"],
+        "cpu_share": best["cpu_share"],
     }
 
 
@@ -149,11 +153,12 @@ def measure_baseline(
     )
     translator.generate_ids(["A short warm-up sentence."], "en", target)
     tokens = 0
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     for sentence in sentences:
         (ids,) = translator.generate_ids([sentence], "en", target)
         tokens += len(ids) - 1  # the decoder start token is no hypothesis token
     seconds = time.perf_counter() - start
+    share = cpu_share(time.process_time() - cpu, seconds, threads)
     del translator
     gc.collect()
     log.info("baseline: %.2f target tokens/s", tokens / seconds)
@@ -166,4 +171,5 @@ def measure_baseline(
         "target_tokens": tokens,
         "seconds": round(seconds, 3),
         "target_tokens_per_s": round(tokens / seconds, 2),
+        "cpu_share": share,
     }

@@ -13,6 +13,8 @@ from typing import Any
 # (2)/(1): the service keeps the engine busy; (2)/(3): it beats the naive approach.
 TARGETS = {"e2e_over_raw": 0.85, "e2e_over_baseline": 8.0}
 RSS_TARGET_MIB = 1536
+# Below this CPU share a part did not have the machine to itself (or left cores idle).
+BUSY_SHARE = 0.9
 
 
 def _proc_field(path: str, key: str) -> str | None:
@@ -88,17 +90,27 @@ def markdown(results: dict[str, Any]) -> str:
         f"Model: random weights, {model['shape']} ({model['parameters']:,} parameters), "
         "CTranslate2 int8.",
         "",
-        "| measure | target tokens/s | notes |",
-        "|---|---:|---|",
+        "| measure | target tokens/s | CPU share | notes |",
+        "|---|---:|---:|---|",
         f"| (1) raw CTranslate2 `translate_batch` | {_fmt(raw.get('target_tokens_per_s'))} | "
-        f"best batch {raw.get('best_batch_size')}, decoding length {raw.get('decode_length')}, "
-        f"{raw.get('intra_threads')} threads |",
+        f"{_fmt(raw.get('cpu_share'))} | "
+        + (
+            f"best batch {raw['best_batch_size']}, decoding length {raw['decode_length']}, "
+            f"{raw['intra_threads']} threads |"
+            if raw
+            else "- |"
+        ),
         f"| (2) end to end via the API | {_fmt(e2e.get('target_tokens_per_s'))} | "
-        f"{e2e.get('articles', '-')} articles x {len(results['workload']['targets'])} "
-        f"languages, {_fmt(e2e.get('articles_per_min'))} articles/min, "
-        f"{_fmt(e2e.get('seconds'))} s |",
+        f"{_fmt(e2e.get('cpu_share'))} | "
+        + (
+            f"{e2e['articles']} articles x {len(e2e['target_languages'])} languages, "
+            f"{e2e['articles_per_min']} articles/min, {e2e['seconds']} s |"
+            if e2e
+            else "- |"
+        ),
         f"| (3) transformers fp32, one sentence at a time | "
-        f"{_fmt(base.get('target_tokens_per_s'))} | {base.get('subset', '-')} |",
+        f"{_fmt(base.get('target_tokens_per_s'))} | {_fmt(base.get('cpu_share'))} | "
+        f"{base.get('subset', '-')} |",
         "",
         "| target | value | goal | |",
         "|---|---:|---:|---|",
@@ -109,6 +121,14 @@ def markdown(results: dict[str, Any]) -> str:
         f"| worker peak RSS | {_fmt(r['worker_peak_rss']['value_mib'], ' MiB')} | "
         f"< {RSS_TARGET_MIB} MiB | {_met(r['worker_peak_rss']['met'])} |",
     ]
+    shares = [part.get("cpu_share") for part in (raw, e2e, base) if part]
+    if any(share is not None and share < BUSY_SHARE for share in shares):
+        lines += [
+            "",
+            f"Warning: a part had under {BUSY_SHARE:.0%} of the {m['cores']} cores (CPU share "
+            "= CPU seconds / (wall seconds x cores)); the machine was busy with other work "
+            "or the part left cores idle, so compare figures with care.",
+        ]
     errors = results.get("errors") or {}
     if errors:
         lines += ["", "Parts that failed:", ""]

@@ -129,7 +129,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             extra = dict(item.split("=", 1) for item in args.worker_env)
             results["e2e"] = measure_e2e(
-                built.ct2_dir, articles, TARGET_LANGUAGES, log_dir=LOG_DIR, extra_env=extra
+                built.ct2_dir,
+                articles,
+                TARGET_LANGUAGES,
+                log_dir=LOG_DIR / profile.stem,
+                extra_env=extra,
             )
         except E2EError as exc:
             log.error("(2) end to end failed: %s", exc)
@@ -179,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report.markdown(results))
     print(f"results: {json_path}\n         {md_path}")
     if results["errors"]:
-        print(f"failed parts: {', '.join(results['errors'])}; worker logs in {LOG_DIR}")
+        logs = LOG_DIR / (QUICK_CHECK.stem if args.quick else FULL.stem)
+        print(f"failed parts: {', '.join(results['errors'])}; worker logs in {logs}")
         return 1
     return 0
 
