@@ -2,24 +2,53 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from service import store
+from service.auth import Principal
 from service.contract import JobStatus
 from service.db import Database
-from service.errors import BrokerUnavailable, InvalidInput, TextTooLong, UnsupportedLanguage
+from service.errors import (
+    BrokerUnavailable,
+    Conflict,
+    InvalidInput,
+    TextTooLong,
+    UnsupportedLanguage,
+)
 from service.languages import AUTO, language_name, normalize_code, text_direction
-from service.models import Job
+from service.limits import QUEUE_FULL_RETRY_AFTER, Limiter, QueueFull
+from service.models import Job, WebhookDelivery
 from service.queue import JobQueue
 from service.schemas import (
     ErrorInfo,
     JobCreate,
+    JobList,
     JobOut,
     LanguageOut,
     Progress,
     SegmentFlag,
     SummaryOut,
     TranslationOut,
+    WebhookDeliveryOut,
+    WebhookOut,
 )
 from service.settings import Settings
+from service.webhooks import check_callback_url
+
+
+class IdempotencyConflict(Conflict):
+    """The idempotency key was used with a different request (409)."""
+
+    code = "idempotency_conflict"
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: Job
+    replayed: bool  # an earlier request with the same idempotency key made it
 
 
 def supported_languages(db: Database, settings: Settings) -> list[str] | None:
@@ -39,8 +68,77 @@ def describe_languages(codes: list[str]) -> list[LanguageOut]:
     ]
 
 
-def submit_job(db: Database, queue: JobQueue, settings: Settings, request: JobCreate) -> Job:
-    """Validate, store (committed) and queue a job; nothing is kept if queueing fails."""
+def submit_job(
+    db: Database,
+    queue: JobQueue,
+    limiter: Limiter,
+    settings: Settings,
+    principal: Principal,
+    request: JobCreate,
+    *,
+    idempotency_key: str | None = None,
+) -> Submission:
+    """Validate, store (committed) and queue a job; nothing is kept if queueing fails.
+
+    With ``idempotency_key``, a repeat of the same request within 24 hours
+    returns the first job instead of making another.
+
+    Raises:
+        IdempotencyConflict: the key came with a different request before.
+        QuotaExceeded, QueueFull: a limit is reached; nothing is stored.
+    """
+    new = _validated(db, settings, principal, request)
+    idempotency = None
+    if idempotency_key is not None:
+        idempotency = store.Idempotency(idempotency_key, request_hash(request))
+        prior = store.find_idempotency(db, principal.tenant, idempotency_key)
+        if prior is not None:
+            return _replay(db, principal, idempotency, prior.request_hash, prior.job_id)
+    if store.count_jobs(db, JobStatus.QUEUED) >= settings.max_queued_jobs:
+        raise QueueFull(
+            f"{settings.max_queued_jobs} jobs are waiting (DRAGOMAN_MAX_QUEUED_JOBS); "
+            "try again later.",
+            retry_after=QUEUE_FULL_RETRY_AFTER,
+        )
+    charge = limiter.charge_chars(principal, len(request.text) + len(request.title or ""))
+    try:
+        job = store.create_job(db, new, idempotency=idempotency)
+    except store.IdempotencyKeyTaken as taken:
+        limiter.refund(charge)
+        assert idempotency is not None
+        return _replay(db, principal, idempotency, taken.request_hash, taken.job_id)
+    try:
+        queue.send_job(job.id)
+    except BrokerUnavailable:
+        store.discard_job(db, job.id)
+        limiter.refund(charge)
+        raise
+    return Submission(job=job, replayed=False)
+
+
+def request_hash(request: JobCreate) -> str:
+    """SHA-256 of the validated request as canonical JSON (defaults filled in)."""
+    canonical = json.dumps(
+        request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _replay(
+    db: Database, principal: Principal, idempotency: store.Idempotency, prior_hash: str, job_id: str
+) -> Submission:
+    if prior_hash != idempotency.request_hash:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was used with a different request in the last 24 hours; "
+            "use a new key for a new article."
+        )
+    return Submission(job=store.get_job(db, job_id, tenant=principal.tenant), replayed=True)
+
+
+def _validated(
+    db: Database, settings: Settings, principal: Principal, request: JobCreate
+) -> store.NewJob:
+    """The job to store, or the reason the request is refused."""
     size = len(request.text) + len(request.title or "")
     if size > settings.max_text_chars:
         raise TextTooLong(
@@ -69,23 +167,18 @@ def submit_job(db: Database, queue: JobQueue, settings: Settings, request: JobCr
     fields: list[str] = list(dict.fromkeys(request.translate))
     if request.summary is None and "summary" in fields:
         fields.remove("summary")
-    job = store.create_job(
-        db,
-        store.NewJob(
-            title=request.title,
-            text=request.text,
-            source_language=source,
-            target_languages=targets,
-            summary_sentences=request.summary.sentences if request.summary else None,
-            translate_fields=fields,
-        ),
+    if request.callback_url is not None:
+        check_callback_url(request.callback_url, allow_private=settings.allow_private_callbacks)
+    return store.NewJob(
+        title=request.title,
+        text=request.text,
+        source_language=source,
+        target_languages=targets,
+        summary_sentences=request.summary.sentences if request.summary else None,
+        translate_fields=fields,
+        tenant=principal.tenant,
+        callback_url=request.callback_url,
     )
-    try:
-        queue.send_job(job.id)
-    except BrokerUnavailable:
-        store.discard_job(db, job.id)
-        raise
-    return job
 
 
 def _normalize_one(code: str, field: str) -> str:
@@ -105,7 +198,21 @@ def _normalize_targets(codes: list[str], settings: Settings) -> list[str]:
     return targets
 
 
-def job_out(job: Job) -> JobOut:
+def describe(db: Database, job: Job) -> JobOut:
+    """The public view of a job, with its webhook deliveries."""
+    deliveries = store.webhook_deliveries(db, [job.id] if job.callback_url else [])
+    return job_out(job, deliveries.get(job.id, ()))
+
+
+def describe_page(db: Database, page: store.JobPage) -> JobList:
+    deliveries = store.webhook_deliveries(db, [job.id for job in page.items if job.callback_url])
+    return JobList(
+        items=[job_out(job, deliveries.get(job.id, ())) for job in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+def job_out(job: Job, deliveries: Sequence[WebhookDelivery] = ()) -> JobOut:
     """The public view of a job."""
     translations = {
         t.language: TranslationOut(
@@ -139,8 +246,28 @@ def job_out(job: Job) -> JobOut:
         analysis=job.analysis,
         attempts=job.attempts,
         model=job.model,
+        webhook=_webhook_out(job, deliveries),
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+    )
+
+
+def _webhook_out(job: Job, deliveries: Sequence[WebhookDelivery]) -> WebhookOut | None:
+    if not job.callback_url:
+        return None
+    return WebhookOut(
+        url=job.callback_url,
+        status=job.webhook_status or "pending",
+        deliveries=[
+            WebhookDeliveryOut(
+                attempt=d.attempt,
+                status_code=d.status_code,
+                error=d.error,
+                delivered=d.delivered,
+                created_at=d.created_at,
+            )
+            for d in deliveries
+        ],
     )

@@ -32,6 +32,7 @@ class JobCreate(BaseModel):
                     "target_languages": ["az", "fa", "hy"],
                     "summary": {"sentences": 3},
                     "translate": ["title", "summary"],
+                    "callback_url": "https://newsroom.example/hooks/dragoman",
                 }
             ]
         },
@@ -43,6 +44,19 @@ class JobCreate(BaseModel):
     target_languages: list[str] = Field(min_length=1, max_length=64)
     summary: SummaryOptions | None = Field(default_factory=SummaryOptions)
     translate: list[Field_] = Field(default=["title", "summary"], max_length=3)
+    callback_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="POSTed the finished job, signed with the tenant's webhook secret.",
+    )
+
+    @field_validator("title", "text", "source_language", "callback_url", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        # JSON may escape a lone surrogate ("\ud800"), which no database can store.
+        if isinstance(value, str) and _has_surrogate(value):
+            raise ValueError("text must be valid Unicode (no unpaired surrogates)")
+        return value
 
     @field_validator("text")
     @classmethod
@@ -61,7 +75,17 @@ class JobCreate(BaseModel):
     def _codes_are_strings(cls, value: list[str]) -> list[str]:
         if any(len(code) > 35 for code in value):
             raise ValueError("language codes are at most 35 characters")
+        if any(_has_surrogate(code) for code in value):
+            raise ValueError("language codes must be valid Unicode")
         return value
+
+
+def _has_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class ErrorInfo(BaseModel):
@@ -101,6 +125,20 @@ class Progress(BaseModel):
     total: int
 
 
+class WebhookDeliveryOut(BaseModel):
+    attempt: int
+    status_code: int | None
+    error: str | None
+    delivered: bool
+    created_at: dt.datetime
+
+
+class WebhookOut(BaseModel):
+    url: str
+    status: str = Field(description="pending until the job finishes and a delivery is tried.")
+    deliveries: list[WebhookDeliveryOut]
+
+
 class JobOut(BaseModel):
     id: str
     status: JobStatus
@@ -121,6 +159,7 @@ class JobOut(BaseModel):
     )
     attempts: int
     model: str | None
+    webhook: WebhookOut | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
     started_at: dt.datetime | None

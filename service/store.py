@@ -13,13 +13,25 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from service.contract import JobStatus, TranslationStatus
 from service.db import Database
 from service.errors import InvalidInput, NotFound
 from service.languages import text_direction
-from service.models import Job, JobTranslation, WorkerRecord, utcnow
+from service.models import (
+    IdempotencyKey,
+    Job,
+    JobTranslation,
+    WebhookDelivery,
+    WorkerRecord,
+    utcnow,
+)
+
+# A job's idempotency key is remembered this long, then forgotten.
+IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,25 @@ class NewJob:
     target_languages: list[str]
     summary_sentences: int | None
     translate_fields: list[str]
+    tenant: str = "local"
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An ``Idempotency-Key`` and the hash of the request it came with."""
+
+    key: str
+    request_hash: str
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another request stored a job under this idempotency key first."""
+
+    def __init__(self, request_hash: str, job_id: str) -> None:
+        super().__init__(job_id)
+        self.request_hash = request_hash
+        self.job_id = job_id
 
 
 @dataclass(frozen=True)
@@ -38,10 +69,19 @@ class JobPage:
     next_cursor: str | None
 
 
-def create_job(db: Database, new: NewJob) -> Job:
-    """Insert a queued job with a pending translation per target language."""
+def create_job(db: Database, new: NewJob, *, idempotency: Idempotency | None = None) -> Job:
+    """Insert a queued job with a pending translation per target language.
+
+    With ``idempotency``, the key is stored in the same transaction, so of two
+    concurrent requests with one key exactly one job is created.
+
+    Raises:
+        IdempotencyKeyTaken: the tenant used this key in the last 24 hours.
+    """
     job = Job(
         id=str(uuid.uuid4()),
+        tenant=new.tenant,
+        callback_url=new.callback_url,
         status=JobStatus.QUEUED,
         title=new.title,
         text=new.text,
@@ -62,10 +102,69 @@ def create_job(db: Database, new: NewJob) -> Job:
         )
         for i, code in enumerate(new.target_languages)
     ]
+    if idempotency is None:
+        with db.session() as session:
+            session.add(job)
+            session.commit()
+            return job
     with db.session() as session:
+        # A write first, so SQLite takes its write lock before reading anything.
+        session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - IDEMPOTENCY_TTL)
+        )
         session.add(job)
-        session.commit()
-        return job
+        session.flush()
+        session.add(
+            IdempotencyKey(
+                tenant=new.tenant,
+                key=idempotency.key,
+                request_hash=idempotency.request_hash,
+                job_id=job.id,
+            )
+        )
+        try:
+            session.commit()
+            return job
+        except IntegrityError:
+            session.rollback()
+    prior = find_idempotency(db, new.tenant, idempotency.key)
+    if prior is None:  # pragma: no cover - the winner was discarded meanwhile
+        return create_job(db, new, idempotency=idempotency)
+    raise IdempotencyKeyTaken(prior.request_hash, prior.job_id)
+
+
+def find_idempotency(db: Database, tenant: str, key: str) -> IdempotencyKey | None:
+    """The tenant's use of this idempotency key in the last 24 hours, if any."""
+    with db.session() as session:
+        return session.scalar(
+            select(IdempotencyKey).where(
+                IdempotencyKey.tenant == tenant,
+                IdempotencyKey.key == key,
+                IdempotencyKey.created_at >= utcnow() - IDEMPOTENCY_TTL,
+            )
+        )
+
+
+def count_jobs(db: Database, status: JobStatus) -> int:
+    with db.session() as session:
+        return int(
+            session.scalar(select(func.count()).select_from(Job).where(Job.status == status)) or 0
+        )
+
+
+def webhook_deliveries(db: Database, job_ids: list[str]) -> dict[str, list[WebhookDelivery]]:
+    """Each job's webhook delivery attempts, oldest first."""
+    found: dict[str, list[WebhookDelivery]] = {job_id: [] for job_id in job_ids}
+    if not job_ids:
+        return found
+    with db.session() as session:
+        for delivery in session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.job_id.in_(job_ids))
+            .order_by(WebhookDelivery.job_id, WebhookDelivery.attempt, WebhookDelivery.id)
+        ):
+            found[delivery.job_id].append(delivery)
+    return found
 
 
 def discard_job(db: Database, job_id: str) -> None:
@@ -76,19 +175,32 @@ def discard_job(db: Database, job_id: str) -> None:
         session.commit()
 
 
-def get_job(db: Database, job_id: str) -> Job:
+def get_job(db: Database, job_id: str, *, tenant: str | None = None) -> Job:
+    """A job; with ``tenant``, only that tenant's (another's is not found either)."""
     with db.session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"No job with id {job_id!r}.")
-        return job
+        return _owned_job(session, job_id, tenant)
+
+
+def _owned_job(session: Session, job_id: str, tenant: str | None) -> Job:
+    job = session.get(Job, job_id)
+    # Another tenant's job is "not found", not "forbidden": ids must not leak.
+    if job is None or (tenant is not None and job.tenant != tenant):
+        raise NotFound(f"No job with id {job_id!r}.")
+    return job
 
 
 def list_jobs(
-    db: Database, *, status: JobStatus | None = None, limit: int = 20, cursor: str | None = None
+    db: Database,
+    *,
+    tenant: str | None = None,
+    status: JobStatus | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
 ) -> JobPage:
     """Jobs newest first; ``cursor`` is the opaque ``next_cursor`` of the previous page."""
     query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    if tenant is not None:
+        query = query.where(Job.tenant == tenant)
     if status is not None:
         query = query.where(Job.status == status)
     if cursor:
@@ -119,12 +231,10 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     return created_at, job_id
 
 
-def cancel_job(db: Database, job_id: str) -> Job:
+def cancel_job(db: Database, job_id: str, *, tenant: str | None = None) -> Job:
     """Cancel a queued or running job; a finished job is returned unchanged."""
     with db.session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"No job with id {job_id!r}.")
+        job = _owned_job(session, job_id, tenant)
         if not JobStatus(job.status).is_final:
             now = utcnow()
             job.status = JobStatus.CANCELLED

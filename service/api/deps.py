@@ -5,10 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from service.auth import Principal, authenticate
 from service.db import Database
+from service.limits import Limiter
 from service.queue import JobQueue
 from service.settings import Settings
+
+# auto_error=False: a missing key is answered by ``authorize`` in the service's
+# own error shape (and not at all when auth is disabled).
+_bearer = HTTPBearer(
+    auto_error=False, description="An API key from `dragoman keys create`, as a bearer token."
+)
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="The same API key, in its own header."
+)
 
 
 def get_settings(request: Request) -> Settings:
@@ -26,6 +38,28 @@ def get_queue(request: Request) -> JobQueue:
     return queue
 
 
+def get_limiter(request: Request) -> Limiter:
+    limiter: Limiter = request.app.state.limiter
+    return limiter
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
+LimiterDep = Annotated[Limiter, Depends(get_limiter)]
+
+
+def authorize(
+    db: DatabaseDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    """The caller, authenticated and counted against its requests per minute."""
+    principal = authenticate(db, settings, bearer.credentials if bearer else api_key)
+    limiter.check_rate(principal)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authorize)]

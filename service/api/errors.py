@@ -10,12 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.auth import Unauthorized
 from service.errors import DragomanError, TransientError
 
 log = logging.getLogger("dragoman.api")
 
 _HTTP_CODES = {
     400: "bad_request",
+    401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
@@ -39,8 +41,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _dragoman_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DragomanError)
-    headers = {"Retry-After": "5"} if isinstance(exc, TransientError) else None
-    return JSONResponse(exc_body(exc), status_code=exc.status_code, headers=headers)
+    return JSONResponse(exc_body(exc), status_code=exc.status_code, headers=error_headers(exc))
+
+
+def error_headers(exc: DragomanError) -> dict[str, str] | None:
+    """Retry-After for errors that pass (limits say when), WWW-Authenticate for 401."""
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    retry_after = exc.details.get("retry_after")
+    if retry_after is not None:
+        return {"Retry-After": str(retry_after)}
+    return {"Retry-After": "5"} if isinstance(exc, TransientError) else None
 
 
 def exc_body(exc: DragomanError) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""The HTTP API through TestClient, against a real store and a real (embedded) broker."""
+"""The HTTP API through TestClient, against a real store and a real (embedded) broker.
+
+Requests carry an API key of tenant "newsroom" (auth is on by default).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service import store
+from service import store, tenants
 from service.api.app import create_app
-from service.db import Database
+from service.db import Database, upgrade_database
+from service.models import Job, WebhookDelivery
 from service.settings import Settings
 from tests.conftest import make_settings
 
@@ -21,9 +25,26 @@ ARTICLE = {
 }
 
 
+def make_key(settings: Settings, tenant: str = "newsroom", **options: object) -> str:
+    """A new API key of ``tenant`` in the settings' store."""
+    settings.ensure_dirs()
+    upgrade_database(settings.effective_database_url, settings.data_dir)
+    db = Database(settings.effective_database_url)
+    try:
+        return tenants.create_key(db, tenant, **options).key  # type: ignore[arg-type]
+    finally:
+        db.dispose()
+
+
+def client_for(settings: Settings, tenant: str = "newsroom", **options: object) -> TestClient:
+    """A client of the app that sends a new key of ``tenant``; use it in ``with``."""
+    key = make_key(settings, tenant, **options)
+    return TestClient(create_app(settings), headers={"Authorization": f"Bearer {key}"})
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as c:
+    with client_for(settings) as c:
         yield c
 
 
@@ -110,7 +131,7 @@ def test_malformed_json_and_wrong_encoding(client: TestClient) -> None:
 
 def test_text_over_the_limit_is_413(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, max_text_chars=100)
-    with TestClient(create_app(settings)) as client:
+    with client_for(settings) as client:
         response = client.post("/v1/jobs", json={**ARTICLE, "text": "word " * 50})
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "text_too_long"
@@ -179,7 +200,7 @@ def test_broker_down_answers_503_and_keeps_nothing(tmp_path: Path) -> None:
     settings = make_settings(
         tmp_path, broker_url="redis://127.0.0.1:1/0", broker_publish_timeout=0.5
     )
-    with TestClient(create_app(settings)) as client:
+    with client_for(settings) as client:
         response = client.post("/v1/jobs", json=ARTICLE)
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "broker_unavailable"
@@ -206,3 +227,65 @@ def test_health_and_readiness(client: TestClient, settings: Settings) -> None:
 def test_openapi_documents_the_job_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/languages", "/healthz", "/readyz"} <= set(paths)
+
+
+def test_callback_url_is_checked_stored_and_echoed_with_deliveries(
+    client: TestClient, db: Database
+) -> None:
+    # an IP literal: checked without a DNS query
+    url = "https://93.184.215.14/hooks/dragoman"
+    job = client.post("/v1/jobs", json={**ARTICLE, "callback_url": url}).json()
+    assert job["webhook"] == {"url": url, "status": "pending", "deliveries": []}
+    with db.session() as session:
+        stored = session.get(Job, job["id"])
+        assert stored is not None and stored.callback_url == url
+        stored.webhook_status = "delivered"
+        session.add_all(
+            [
+                WebhookDelivery(job_id=job["id"], attempt=1, status_code=502, delivered=False),
+                WebhookDelivery(job_id=job["id"], attempt=2, status_code=200, delivered=True),
+            ]
+        )
+        session.commit()
+    for shown in (
+        client.get(f"/v1/jobs/{job['id']}").json(),
+        client.get("/v1/jobs").json()["items"][0],
+    ):
+        webhook = shown["webhook"]
+        assert webhook["status"] == "delivered"
+        assert [
+            (d["attempt"], d["status_code"], d["delivered"]) for d in webhook["deliveries"]
+        ] == [
+            (1, 502, False),
+            (2, 200, True),
+        ]
+        assert webhook["deliveries"][0]["error"] is None
+        assert webhook["deliveries"][0]["created_at"]
+    # a job without a callback has no webhook
+    assert client.post("/v1/jobs", json=ARTICLE).json()["webhook"] is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://10.0.0.5/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "ftp://93.184.215.14/hook",
+        "https://user:pass@93.184.215.14/hook",
+        "not a url",
+    ],
+)
+def test_internal_or_malformed_callback_urls_are_refused(client: TestClient, url: str) -> None:
+    response = client.post("/v1/jobs", json={**ARTICLE, "callback_url": url})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_input"
+    assert client.get("/v1/jobs").json()["items"] == []
+
+
+def test_private_callbacks_when_the_operator_allows_them(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, allow_private_callbacks=True)
+    with client_for(settings) as client:
+        response = client.post("/v1/jobs", json={**ARTICLE, "callback_url": "http://127.0.0.1/h"})
+        assert response.status_code == 202
