@@ -11,7 +11,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import DatabaseUnavailable
@@ -33,9 +34,10 @@ class Database:
         session = self.sessions()
         try:
             yield session
-        except (OperationalError, DBAPIError) as exc:
-            session.rollback()
-            if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        except (OperationalError, DBAPIError, PoolTimeout) as exc:
+            with contextlib.suppress(DBAPIError, PoolTimeout):
+                session.rollback()  # fails too when the connection is gone
+            if is_unavailable(exc):
                 raise DatabaseUnavailable(
                     "The database is not reachable; try again shortly."
                 ) from exc
@@ -49,6 +51,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "not reachable now" rather than a bad statement."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def make_engine(url: str) -> Engine:

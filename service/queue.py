@@ -91,6 +91,40 @@ class JobQueue:
                 "The job queue is not reachable; nothing was stored. Try again shortly."
             ) from exc
 
+    def send_webhook(self, job_id: str) -> None:
+        """Queue the delivery of a finished job to its ``callback_url``."""
+        try:
+            self.app.send_task(
+                TaskName.DELIVER_WEBHOOK.value,
+                args=[job_id],
+                queue=QueueName.JOBS.value,
+                retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_max": 1.0},
+            )
+        except (KombuOperationalError, OSError, ConnectionError) as exc:
+            raise BrokerUnavailable("The job queue is not reachable.") from exc
+
+    def queued_messages(self) -> int:
+        """Messages waiting in the jobs queue (not counting those a worker has reserved).
+
+        A queue the broker does not know (Redis forgets an empty queue, and everything
+        after a restart without persistence) counts as empty.
+        """
+        try:
+            with self.app.connection_for_write() as connection:
+                connection.ensure_connection(
+                    max_retries=1, timeout=self.settings.broker_publish_timeout
+                )
+                try:
+                    declared = connection.default_channel.queue_declare(
+                        queue=QueueName.JOBS.value, passive=True
+                    )
+                except connection.channel_errors:
+                    return 0
+                return int(declared.message_count)
+        except (KombuOperationalError, OSError, ConnectionError) as exc:
+            raise BrokerUnavailable("The job queue is not reachable.") from exc
+
     def ping(self) -> None:
         """Check the broker accepts connections, raising ``BrokerUnavailable`` if not."""
         try:

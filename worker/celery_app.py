@@ -28,6 +28,7 @@ app.conf.update(celery_config(get_settings()))
 app.conf.update(imports=["worker.tasks"])
 
 _heartbeat: Any = None
+_reaper: Any = None
 
 
 @worker_process_init.connect
@@ -47,10 +48,22 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     metrics.serve(settings.metrics_port)
     _heartbeat = Heartbeat(settings)
     _heartbeat.start()
+    _start_reaper(settings)
+
+
+def _start_reaper(settings: Any) -> None:
+    global _reaper
+    from worker.reaper import Reaper
+
+    if settings.reaper_seconds > 0:
+        _reaper = Reaper(settings)
+        _reaper.start()
 
 
 @worker_shutdown.connect
 def _stop_heartbeat(**_: Any) -> None:
+    if _reaper is not None:
+        _reaper.stop()
     if _heartbeat is not None:
         _heartbeat.stop()
 

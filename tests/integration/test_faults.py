@@ -1,0 +1,264 @@
+"""Faults production throws at the service, with real processes, Redis and PostgreSQL.
+
+A worker killed with SIGKILL mid-article, Redis restarted without persistence while
+jobs wait, PostgreSQL stopped while jobs run: every job must still finish once,
+with complete, non-duplicated results. Timings are short (heartbeat 1 s, a worker
+is dead after 5 s of silence, the reaper looks every second) so each test takes
+tens of seconds. Redis and PostgreSQL are always started again, whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+
+from service.contract import QueueName
+from service.db import upgrade_database
+from tests.conftest import REDIS_URL
+from tests.integration.conftest import Proc, base_env, free_port, wait_job, wait_ready, wait_until
+from tests.integration.test_end_to_end import TARGETS, article
+
+pytestmark = pytest.mark.integration
+
+BROKER_URL = f"{REDIS_URL}/10"
+REDIS_START = os.environ.get(
+    "DRAGOMAN_TEST_REDIS_START",
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" '
+    "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log",
+)
+SHORT = "The talks will resume in Baku on Monday.\n\nNo date was set for the next round."
+
+
+@pytest.fixture
+def fresh_stores(postgres_url: str, tmp_path: Path) -> Iterator[str]:
+    """The run's PostgreSQL database emptied, and Redis db 10 empty."""
+    upgrade_database(postgres_url, tmp_path)
+    engine = create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "TRUNCATE jobs, job_translations, workers, translation_cache, tenants, "
+                "api_keys, idempotency_keys, webhook_deliveries, usage_counters CASCADE"
+            )
+        )
+    engine.dispose()
+    client = redis.Redis.from_url(BROKER_URL)
+    client.flushdb()
+    yield postgres_url
+    with contextlib.suppress(redis.RedisError):
+        client.flushdb()
+    client.close()
+
+
+def fault_env(tmp_path: Path, model: Path, database_url: str, **extra: str) -> dict[str, str]:
+    return base_env(
+        tmp_path / "data",
+        model,
+        DRAGOMAN_DATABASE_URL=database_url,
+        DRAGOMAN_BROKER_URL=BROKER_URL,
+        DRAGOMAN_AUTH="disabled",
+        DRAGOMAN_WORKER_HEARTBEAT_SECONDS="1",
+        DRAGOMAN_WORKER_STALE_SECONDS="5",
+        DRAGOMAN_REAPER_SECONDS="1",
+        DRAGOMAN_REAPER_GRACE_SECONDS="3",
+        **extra,
+    )
+
+
+def submit(base: str, title: str | None, body: str, **extra: Any) -> str:
+    payload = {
+        "title": title,
+        "text": body,
+        "source_language": "en",
+        "target_languages": TARGETS,
+        "summary": {"sentences": 2},
+        "translate": ["title", "summary", "body"] if title else ["summary", "body"],
+        **extra,
+    }
+    response = httpx.post(f"{base}/v1/jobs", json=payload, timeout=30)
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["id"]
+    return job_id
+
+
+def assert_complete(job: dict[str, Any], body: str, database_url: str) -> None:
+    """Succeeded, every language once and whole, progress at its total."""
+    assert job["status"] == "succeeded", job["error"]
+    assert job["error"] is None
+    paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    assert sorted(job["translations"]) == sorted(TARGETS)
+    for code, result in job["translations"].items():
+        assert result["status"] == "succeeded", (code, result)
+        assert result["summary"], code
+        assert len(result["body"].split("\n\n")) == len(paragraphs), code
+    assert job["progress"]["total"] > 0
+    assert job["progress"]["done"] == job["progress"]["total"]
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT language FROM job_translations WHERE job_id = :id"), {"id": job["id"]}
+        ).all()
+    engine.dispose()
+    assert sorted(row.language for row in rows) == sorted(TARGETS)
+
+
+def get_job(base: str, job_id: str) -> dict[str, Any]:
+    job: dict[str, Any] = httpx.get(f"{base}/v1/jobs/{job_id}", timeout=5).json()
+    return job
+
+
+def start_api(spawn: Callable[..., Proc], env: dict[str, str]) -> tuple[Proc, str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    api = spawn("api", ["api", "--port", str(port)], env)
+    wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200, 60, "the api", [api])
+    return api, base
+
+
+def test_worker_killed_mid_job_is_finished_by_another(
+    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path, fresh_stores: str
+) -> None:
+    # small batches: the job takes seconds, long enough to be caught halfway
+    env = fault_env(tmp_path, tiny_nllb_ct2_dir, fresh_stores, DRAGOMAN_TRANSLATION_BATCH_SIZE="4")
+    api, base = start_api(spawn, env)
+    first = spawn("worker", ["worker", "--concurrency", "1"], env)
+    wait_ready(base, [api, first])
+    title, body = article()
+    job_id = submit(base, title, body)
+
+    def halfway() -> dict[str, Any] | None:
+        job = get_job(base, job_id)
+        done, total = job["progress"]["done"], job["progress"]["total"]
+        return job if job["status"] == "running" and 0 < done < total else None
+
+    caught = wait_until(halfway, 120, "the job to be halfway", [api, first])
+    os.killpg(first.popen.pid, signal.SIGKILL)  # no warm shutdown, no ack, no goodbye
+    first.popen.wait(timeout=10)
+    assert get_job(base, job_id)["status"] == "running"
+
+    second = spawn("worker", ["worker", "--concurrency", "1"], env)
+    done = wait_job(base, job_id, [api, second], timeout=180)
+
+    assert_complete(done, body, fresh_stores)
+    assert done["attempts"] == 2, (caught["attempts"], done["attempts"])
+    assert "re-queued 1 job(s) of dead workers" in second.log.read_text()
+
+
+@contextlib.contextmanager
+def redis_stopped() -> Iterator[None]:
+    """Redis shut down without saving (its data is gone), started again on exit."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown(nosave=True)
+        wait_until(lambda: not _redis_up(), 20, "redis to stop")
+        yield
+    finally:
+        if not _redis_up():
+            subprocess.run(REDIS_START, shell=True, check=True, timeout=30)
+        wait_until(_redis_up, 30, "redis to start")
+        client.close()
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.ConnectionError:
+        return False
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs a local redis-server")
+def test_redis_restart_loses_no_job(
+    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path, fresh_stores: str
+) -> None:
+    env = fault_env(tmp_path, tiny_nllb_ct2_dir, fresh_stores)
+    api, base = start_api(spawn, env)
+    waiting = [submit(base, None, SHORT) for _ in range(4)]
+    broker = redis.Redis.from_url(BROKER_URL)
+    assert broker.llen(QueueName.JOBS.value) == 4
+
+    with redis_stopped():
+        pass
+    assert broker.llen(QueueName.JOBS.value) == 0  # the messages are gone, the jobs are not
+
+    worker = spawn("worker", ["worker", "--concurrency", "2"], env)
+    for job_id in waiting:
+        assert_complete(wait_job(base, job_id, [api, worker], timeout=120), SHORT, fresh_stores)
+    assert "re-sent 4 queued job(s) the broker lost" in worker.log.read_text()
+
+    # Redis goes away under a running worker and the API: both reconnect by themselves
+    with redis_stopped():
+        time.sleep(1)
+    later = [submit(base, None, SHORT) for _ in range(2)]
+    for job_id in later:
+        job = wait_job(base, job_id, [api, worker], timeout=120)
+        assert_complete(job, SHORT, fresh_stores)
+        assert job["attempts"] == 1
+    broker.close()
+
+
+@contextlib.contextmanager
+def postgres_stopped() -> Iterator[None]:
+    """PostgreSQL stopped (fast: sessions are cut), started again on exit."""
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main"]
+    try:
+        subprocess.run([*command, "stop"], check=True, timeout=60)
+        yield
+    finally:
+        subprocess.run([*command, "start"], check=False, timeout=60)
+        wait_until(
+            lambda: subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0,
+            60,
+            "postgresql to start",
+        )
+
+
+@pytest.mark.skipif(
+    shutil.which("pg_ctlcluster") is None or not os.path.isdir("/etc/postgresql"),
+    reason="needs a local PostgreSQL cluster",
+)
+def test_database_outage_loses_no_job(
+    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path, fresh_stores: str
+) -> None:
+    env = fault_env(tmp_path, tiny_nllb_ct2_dir, fresh_stores, DRAGOMAN_TRANSLATION_BATCH_SIZE="8")
+    api, base = start_api(spawn, env)
+    worker = spawn("worker", ["worker", "--concurrency", "2"], env)
+    wait_ready(base, [api, worker])
+    title, body = article()
+    jobs = [submit(base, title, body) for _ in range(3)]
+    wait_until(
+        lambda: any(get_job(base, j)["progress"]["done"] > 0 for j in jobs),
+        120,
+        "a job to make progress",
+        [api, worker],
+    )
+
+    with postgres_stopped():
+        # the API says so, and that it is worth retrying
+        for response in (
+            httpx.get(f"{base}/v1/jobs/{jobs[0]}", timeout=30),
+            httpx.post(f"{base}/v1/jobs", json={"text": SHORT, "target_languages": ["az"]}),
+        ):
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["code"] == "database_unavailable"
+        time.sleep(3)
+
+    for job_id in jobs:
+        job = wait_job(base, job_id, [api, worker], timeout=180)
+        assert_complete(job, body, fresh_stores)
+        assert 1 <= job["attempts"] <= 3
+    # the worker's threads lived through it: its heartbeat is fresh again
+    wait_ready(base, [api, worker], timeout=30)
