@@ -43,3 +43,9 @@ bench: $(STAMP)
 # The same pipeline on a tiny model and 3 articles, in about a minute.
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
+
+# Load test of the service itself (not part of `make test`): API + one worker with the
+# echo engine on loopback, 200 concurrent submissions; writes bench/results/loadtest.*.
+.PHONY: loadtest
+loadtest: $(STAMP)
+	$(PY) -m bench.loadtest
