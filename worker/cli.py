@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from worker.cli_keys import keys_app
 from worker.cli_models import models_app
 from worker.cli_text import detect, sentences, summarize
 
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(models_app, name="models")
+app.add_typer(keys_app, name="keys")
 app.command()(sentences)
 app.command()(detect)
 app.command()(summarize)
@@ -170,6 +172,12 @@ def submit(
     api_url: Annotated[
         str, typer.Option("--api", envvar="DRAGOMAN_API_URL", help="API base URL.")
     ] = DEFAULT_API,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key", envvar="DRAGOMAN_API_KEY", help="API key (dragoman keys create)."
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait.")] = 3600,
 ) -> None:
     """Submit an article; with --wait, show progress and print the result."""
@@ -183,7 +191,8 @@ def submit(
         "summary": {"sentences": sentences} if sentences > 0 else None,
         "translate": fields,
     }
-    with httpx.Client(base_url=api_url, timeout=30) as client:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=api_url, timeout=30, headers=headers) as client:
         response = _call(client, "POST", "/v1/jobs", json=payload)
         job = response.json()
         console.print(f"job [bold]{job['id']}[/] queued")
