@@ -10,12 +10,15 @@ tens of seconds. Redis and PostgreSQL are always started again, whatever happens
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from sqlalchemy import create_engine, text
 
 from service.contract import QueueName
 from service.db import upgrade_database
+from service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from tests.conftest import REDIS_URL
 from tests.integration.conftest import Proc, base_env, free_port, wait_job, wait_ready, wait_until
 from tests.integration.test_end_to_end import TARGETS, article
@@ -127,16 +131,49 @@ def start_api(spawn: Callable[..., Proc], env: dict[str, str]) -> tuple[Proc, st
     return api, base
 
 
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    """A webhook receiver on loopback: its URL and the requests it got."""
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers.items()), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
 def test_worker_killed_mid_job_is_finished_by_another(
-    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path, fresh_stores: str
+    spawn: Callable[..., Proc],
+    tmp_path: Path,
+    tiny_nllb_ct2_dir: Path,
+    fresh_stores: str,
+    receiver: tuple[str, list[tuple[dict[str, str], bytes]]],
 ) -> None:
     # small batches: the job takes seconds, long enough to be caught halfway
-    env = fault_env(tmp_path, tiny_nllb_ct2_dir, fresh_stores, DRAGOMAN_TRANSLATION_BATCH_SIZE="4")
+    env = fault_env(
+        tmp_path,
+        tiny_nllb_ct2_dir,
+        fresh_stores,
+        DRAGOMAN_TRANSLATION_BATCH_SIZE="4",
+        DRAGOMAN_ALLOW_PRIVATE_CALLBACKS="true",
+    )
     api, base = start_api(spawn, env)
     first = spawn("worker", ["worker", "--concurrency", "1"], env)
     wait_ready(base, [api, first])
     title, body = article()
-    job_id = submit(base, title, body)
+    url, received = receiver
+    job_id = submit(base, title, body, callback_url=url)
 
     def halfway() -> dict[str, Any] | None:
         job = get_job(base, job_id)
@@ -154,6 +191,26 @@ def test_worker_killed_mid_job_is_finished_by_another(
     assert_complete(done, body, fresh_stores)
     assert done["attempts"] == 2, (caught["attempts"], done["attempts"])
     assert "re-queued 1 job(s) of dead workers" in second.log.read_text()
+    # the finished job is POSTed once, signed with the tenant's secret
+    wait_until(lambda: received, 30, "the webhook", [api, second])
+    webhook = wait_until(
+        lambda: (w := get_job(base, job_id)["webhook"])["status"] == "delivered" and w,
+        10,
+        "the delivery to be recorded",
+    )
+    assert [(d["attempt"], d["status_code"]) for d in webhook["deliveries"]] == [(1, 204)]
+    assert len(received) == 1
+    headers, payload = received[0]
+    engine = create_engine(fresh_stores)
+    with engine.connect() as connection:
+        secret = connection.execute(
+            text("SELECT webhook_secret FROM tenants WHERE name = 'local'")
+        ).scalar_one()
+    engine.dispose()
+    timestamp = int(headers[TIMESTAMP_HEADER])
+    assert verify_signature(secret, timestamp, payload, headers[SIGNATURE_HEADER], now=time.time())
+    sent = json.loads(payload)
+    assert sent["id"] == job_id and sent["status"] == "succeeded" and sent["attempts"] == 2
 
 
 @contextlib.contextmanager
