@@ -12,10 +12,19 @@ are stored on the job as ``{"code", "message"}``; the same codes appear there.
     │   ├── NotFound                  (404 not_found)
     │   ├── Conflict                  (409 conflict)
     │   ├── ModelUnavailable          (503 model_unavailable)
-    │   └── JobTimeout                (504 timeout)
+    │   ├── JobTimeout                (504 timeout)
+    │   ├── auth.Unauthorized         (401 unauthorized)
+    │   ├── limits.PayloadTooLarge    (413 payload_too_large)
+    │   ├── jobs.IdempotencyConflict  (409 idempotency_conflict)
+    │   └── pipeline's PartialFailure (partial_failure: some target languages failed)
     └── TransientError                a retry may help; tasks retry with backoff
         ├── BrokerUnavailable         (503 broker_unavailable)
-        └── DatabaseUnavailable       (503 database_unavailable)
+        ├── DatabaseUnavailable       (503 database_unavailable)
+        ├── limits.RateLimited        (429 rate_limited)
+        ├── limits.QuotaExceeded      (429 quota_exceeded)
+        └── limits.QueueFull          (503 queue_full)
+
+Transient errors answer with ``Retry-After``.
 """
 
 from __future__ import annotations

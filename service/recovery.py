@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.contract import JobStatus, TranslationStatus
 from service.db import Database
-from service.models import Job, JobTranslation, Tenant, WebhookDelivery, WorkerRecord, utcnow
+from service.models import Job, JobTranslation, WebhookDelivery, WorkerRecord, utcnow
 
 # Arbitrary, distinct from the migration lock in service/db.py.
 REAPER_LOCK_KEY = 74120316
@@ -250,23 +248,3 @@ def fail_translations(session: Session, job_ids: list[str]) -> None:
             )
             .values(status=TranslationStatus.FAILED, updated_at=utcnow())
         )
-
-
-def ensure_tenant(db: Database, name: str) -> Tenant:
-    """The tenant ``name``, created with a random webhook secret if it has no row yet.
-
-    In open mode (no API keys) jobs belong to tenant ``local``, which nothing else
-    creates; its secret is made on first use and shown by the tenant tools.
-    """
-    with db.session() as session:
-        tenant = session.get(Tenant, name)
-        if tenant is not None:
-            return tenant
-        session.add(Tenant(name=name, webhook_secret="whsec_" + secrets.token_urlsafe(32)))
-        try:
-            session.commit()
-        except IntegrityError:  # created by another process meanwhile
-            session.rollback()
-        tenant = session.get(Tenant, name, populate_existing=True)
-        assert tenant is not None
-        return tenant

@@ -167,6 +167,14 @@ def find_active_key(db: Database, key: str) -> tuple[ApiKey, Tenant] | None:
         return record, tenant
 
 
+def webhook_secret(db: Database, name: str) -> str:
+    """The tenant's webhook secret, creating the tenant (open mode's ``local``) if needed."""
+    ensure_tenant(db, name)
+    tenant = get_tenant(db, name)
+    assert tenant is not None
+    return tenant.webhook_secret
+
+
 def get_tenant(db: Database, name: str) -> Tenant | None:
     with db.session() as session:
         return session.get(Tenant, name)

@@ -131,3 +131,21 @@ def revoke(
     finally:
         db.dispose()
     typer.echo(f"revoked key {record.id} ({record.prefix}...) of tenant {record.tenant}")
+
+
+@keys_app.command()
+def secret(
+    tenant: Annotated[str, typer.Option(help="Tenant name ('local' in open mode).")] = "local",
+) -> None:
+    """Print a tenant's webhook signing secret (creating the tenant if needed)."""
+    from service import tenants
+
+    db = _open_db()
+    try:
+        tenants.check_tenant_name(tenant)
+        value = tenants.webhook_secret(db, tenant)
+    except DragomanError as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.dispose()
+    typer.echo(value)

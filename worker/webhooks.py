@@ -24,8 +24,8 @@ from service import jobs
 from service.db import Database
 from service.errors import DragomanError, InvalidInput
 from service.models import Job, WebhookDelivery, utcnow
-from service.recovery import ensure_tenant
 from service.settings import Settings
+from service.tenants import webhook_secret
 from service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_callback_url, sign_payload
 
 log = logging.getLogger("dragoman.webhooks")
@@ -133,9 +133,10 @@ def _attempt(
         if isinstance(exc.__cause__, socket.gaierror | UnicodeError):
             return Outcome(attempt, error=_clip(exc.message), retry_in=retry_in)
         return Outcome(attempt, error=_clip(f"refused: {exc.message}"))  # no retry
-    body = jobs.job_out(job).model_dump_json().encode()
+    # The receiver gets the job as GET /v1/jobs/{id} shows it, less the delivery state.
+    body = jobs.job_out(job).model_dump_json(exclude={"webhook"}).encode()
     timestamp = int(time.time())
-    secret = ensure_tenant(db, job.tenant or "local").webhook_secret
+    secret = webhook_secret(db, job.tenant or "local")
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Dragoman-Webhook/1",

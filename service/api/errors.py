@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.auth import Unauthorized
-from service.errors import DragomanError, TransientError
+from service.db import is_unavailable
+from service.errors import DatabaseUnavailable, DragomanError, TransientError
 
 log = logging.getLogger("dragoman.api")
 
@@ -80,7 +81,12 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):
+        # A database error that escaped Database.session: still an outage, not a bug.
+        return await _dragoman_error(
+            request, DatabaseUnavailable("The database is not reachable; try again shortly.")
+        )
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(
         error_body("internal_error", "An internal error occurred; it has been logged."),

@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 from service import store
 from service.db import Database
 from service.models import Job, WebhookDelivery
-from service.recovery import ensure_tenant
 from service.settings import Settings
+from service.tenants import webhook_secret
 from service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from tests.conftest import make_settings
 from worker import webhooks
@@ -135,7 +135,7 @@ def test_delivers_the_public_job_signed_with_the_tenants_secret(
 
     assert outcome is not None and outcome.delivered and outcome.status_code == 200
     ((headers, body),) = receiver.requests
-    secret = ensure_tenant(hook_db, "local").webhook_secret
+    secret = webhook_secret(hook_db, "local")
     timestamp = int(headers[TIMESTAMP_HEADER])
     assert verify_signature(secret, timestamp, body, headers[SIGNATURE_HEADER], now=time.time())
     assert not verify_signature(
@@ -248,3 +248,28 @@ def test_task_retries_with_backoff(
 
     assert [d.status_code for d in deliveries(hook_db, job_id)] == [500, 200]
     assert store.get_job(hook_db, job_id).webhook_status == "delivered"
+
+
+def test_keys_secret_shows_the_secret_webhooks_are_signed_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from service import tenants
+    from service.settings import get_settings
+    from worker.cli_keys import keys_app
+
+    monkeypatch.setenv("DRAGOMAN_DATA_DIR", str(tmp_path / "cli"))
+    get_settings.cache_clear()
+    try:
+        first = CliRunner().invoke(keys_app, ["secret"])
+        again = CliRunner().invoke(keys_app, ["secret", "--tenant", "local"])
+        assert first.exit_code == 0 and again.exit_code == 0
+        assert first.stdout.strip() == again.stdout.strip()
+        db = Database(get_settings().effective_database_url)
+        assert tenants.webhook_secret(db, "local") == first.stdout.strip()
+        db.dispose()
+        refused = CliRunner().invoke(keys_app, ["secret", "--tenant", "../bad name"])
+        assert refused.exit_code != 0
+    finally:
+        get_settings.cache_clear()
