@@ -160,7 +160,11 @@ def _validated(
                 unsupported=unknown,
                 supported=supported,
             )
-    if request.summary is not None and request.summary.sentences > settings.max_summary_sentences:
+    if (
+        request.summary is not None
+        and request.summary.sentences is not None
+        and request.summary.sentences > settings.max_summary_sentences
+    ):
         raise InvalidInput(
             f"summary.sentences is at most {settings.max_summary_sentences}.",
         )
@@ -175,6 +179,7 @@ def _validated(
         source_language=source,
         target_languages=targets,
         summary_sentences=request.summary.sentences if request.summary else None,
+        summary_ratio=request.summary.ratio if request.summary else None,
         translate_fields=fields,
         tenant=principal.tenant,
         callback_url=request.callback_url,

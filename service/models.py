@@ -54,6 +54,7 @@ class Job(Base):
     detected_confidence: Mapped[float | None] = mapped_column(Float)
     target_languages: Mapped[list[str]] = mapped_column(JSON)
     summary_sentences: Mapped[int | None] = mapped_column(Integer)
+    summary_ratio: Mapped[float | None] = mapped_column(Float)
     translate_fields: Mapped[list[str]] = mapped_column(JSON)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     progress_done: Mapped[int] = mapped_column(Integer, default=0)

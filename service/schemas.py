@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.contract import JobStatus, TranslationStatus
 
@@ -13,9 +13,27 @@ Field_ = Literal["title", "summary", "body"]
 
 
 class SummaryOptions(BaseModel):
+    """Summary length: a number of sentences, or a share of the article's sentences."""
+
     model_config = ConfigDict(extra="forbid")
 
-    sentences: int = Field(default=3, ge=1, description="How many sentences the summary has.")
+    sentences: int | None = Field(
+        default=None, ge=1, description="How many sentences the summary has (default 3)."
+    )
+    ratio: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Share of the article's sentences, e.g. 0.2; instead of sentences.",
+    )
+
+    @model_validator(mode="after")
+    def _one_length(self) -> SummaryOptions:
+        if self.sentences is not None and self.ratio is not None:
+            raise ValueError("give summary.sentences or summary.ratio, not both")
+        if self.sentences is None and self.ratio is None:
+            self.sentences = 3
+        return self
 
 
 class JobCreate(BaseModel):

@@ -44,6 +44,7 @@ class NewJob:
     translate_fields: list[str]
     tenant: str = "local"
     callback_url: str | None = None
+    summary_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def create_job(db: Database, new: NewJob, *, idempotency: Idempotency | None = N
         source_language=new.source_language,
         target_languages=list(new.target_languages),
         summary_sentences=new.summary_sentences,
+        summary_ratio=new.summary_ratio,
         translate_fields=list(new.translate_fields),
         progress_done=0,
         progress_total=0,

@@ -21,7 +21,7 @@ from worker.context import WORKER_ID, WorkerContext
 from worker.detect import DocumentDetection, detect_document
 from worker.engines.base import Summarizer
 from worker.registry import registry
-from worker.summarize import ExtractiveSummarizer
+from worker.summarize import ExtractiveSummarizer, summary_length
 from worker.text import Document, normalize_text, segment_document, sentence_separator
 from worker.translation import Cancelled, Unit, translate_article
 
@@ -157,10 +157,13 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
     )
     if not article.body.sentences:
         raise InvalidInput("The article has no text to process.")
-    if job.summary_sentences:
+    if job.summary_sentences or job.summary_ratio:
+        count = job.summary_sentences or summary_length(
+            len(article.body.sentences), ratio=job.summary_ratio
+        )
         summarizer = load_summarizer(ctx)
         article.summary = summarizer.summarize(
-            article.body.sentences, source, job.summary_sentences
+            article.body.sentences, source, min(count, ctx.settings.max_summary_sentences)
         )
         store.record_summary(
             ctx.db,

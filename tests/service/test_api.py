@@ -101,6 +101,8 @@ def test_codes_are_normalised_and_deduplicated(client: TestClient) -> None:
         ({**ARTICLE, "target_languages": "az"}, 422, "invalid_input"),
         ({**ARTICLE, "text": 42}, 422, "invalid_input"),
         ({**ARTICLE, "summary": {"sentences": 0}}, 422, "invalid_input"),
+        ({**ARTICLE, "summary": {"sentences": 2, "ratio": 0.5}}, 422, "invalid_input"),
+        ({**ARTICLE, "summary": {"ratio": 1.5}}, 422, "invalid_input"),
         ({**ARTICLE, "translate": ["everything"]}, 422, "invalid_input"),
         ({**ARTICLE, "unexpected": True}, 422, "invalid_input"),
         ({"text": "no targets"}, 422, "invalid_input"),

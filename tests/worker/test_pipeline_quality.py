@@ -195,3 +195,15 @@ def test_persian_digits_on_request(tmp_path: Path) -> None:
         assert "1994" in bodies["hy"]
     finally:
         ctx.close()
+
+
+def test_summary_length_as_a_ratio(echo_ctx: WorkerContext) -> None:
+    text = " ".join(f"Sentence number {i} reports on the talks in Baku." for i in range(10))
+    job = store.create_job(
+        echo_ctx.db,
+        store.NewJob(None, text, "en", ["en"], None, ["summary"], summary_ratio=0.3),
+    )
+    pipeline.run_job(echo_ctx, job.id)
+    done = store.get_job(echo_ctx.db, job.id)
+    assert done.status == JobStatus.SUCCEEDED
+    assert len(done.summary["sentences"]) == 3
