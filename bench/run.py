@@ -9,7 +9,8 @@ shape converted to CTranslate2 int8:
 
 and writes the figures, the ratios (2)/(1) and (2)/(3) and the machine to
 ``bench/results/latest.json`` and ``latest.md`` (``quick.*`` with ``--quick``, whose
-small model only checks that the pipeline of the benchmark works).
+small model only checks that the pipeline of the benchmark works; runs with ``--only``
+or ``--articles`` get their own names and never replace ``latest``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         help="run only this part (repeatable); the report marks the others missing",
     )
+    parser.add_argument(
+        "--articles", type=int, help="articles of the end-to-end part (default: 20, quick: 3)"
+    )
     parser.add_argument("--decode-length", type=int, help="fixed decoding length of part (1)")
     parser.add_argument(
         "--worker-env",
@@ -93,7 +97,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     built = ensure_model(profile.shape)
     log.info("model %s (%s)", built.ct2_dir, "cached" if built.reused else "built")
-    articles = build_articles(profile.articles)
+    articles = build_articles(args.articles or profile.articles)
     sentences = article_sentences(articles)
     items = engine.tokenize(built.ct2_dir, sentences, TARGET_LANGUAGES)
     raw_items = engine.spread(items, profile.raw_items)
@@ -169,6 +173,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def results_stem(args: argparse.Namespace) -> str:
+    """``latest`` (``quick``) for a standard run; a partial or resized one gets its own name."""
+    stem = QUICK_CHECK.stem if args.quick else FULL.stem
+    if args.only:
+        stem += "-only-" + "-".join(sorted(set(args.only)))
+    if args.articles:
+        stem += f"-{args.articles}-articles"
+    return stem
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -178,8 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     results = run(args)
-    stem = QUICK_CHECK.stem if args.quick else FULL.stem
-    json_path, md_path = report.write(results, args.output, stem)
+    json_path, md_path = report.write(results, args.output, results_stem(args))
     print(report.markdown(results))
     print(f"results: {json_path}\n         {md_path}")
     if results["errors"]:
