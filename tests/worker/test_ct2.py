@@ -92,7 +92,7 @@ def test_m2m100_and_multi_target_marian(
     marian = CTranslate2Translator(str(tiny_marian_multi_ct2_dir), threads=1)
     assert marian.family is Family.MARIAN
     assert marian._target_prefix("hy") is None
-    assert marian._prepare(Segment("Hello.", "en", "hy")).startswith(">>hye<<")
+    assert marian._encode([Segment("Hello.", "en", "hy")])[0][0] == ">>hye<<"
     assert len(marian.translate(SENTENCES, "en", "hy")) == len(SENTENCES)
 
 
@@ -127,3 +127,40 @@ def test_backend_is_chosen_by_what_the_model_is(
     assert {"az", "fa", "hy"} <= set(model_languages(settings))
     forced = make_settings(tmp_path, translation_model=hub_id, translation_backend="transformers")
     assert resolve_model(forced) == (hub_id, "transformers")
+
+
+@pytest.mark.parametrize("fixture", ["tiny_nllb", "tiny_m2m100"])
+def test_tokens_match_the_hugging_face_tokenizer(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """The engine's own SentencePiece front end gives the checkpoint tokenizer's tokens."""
+    from transformers import AutoTokenizer
+
+    from tests.fixtures.tiny_models import corpus_lines
+
+    source_dir: Path = request.getfixturevalue(f"{fixture}_dir")
+    engine = CTranslate2Translator(str(request.getfixturevalue(f"{fixture}_ct2_dir")), threads=1)
+    reference = AutoTokenizer.from_pretrained(str(source_dir))
+    lines = corpus_lines()[::40]
+    for source, code in (("en", "eng_Latn" if fixture == "tiny_nllb" else "en"),):
+        reference.src_lang = code
+        expected = [reference.convert_ids_to_tokens(ids) for ids in reference(lines)["input_ids"]]
+        assert engine._encode([Segment(line, source, "fa") for line in lines]) == expected
+    # decoding drops language codes and markers and gives the text back
+    tokens = engine._encode([Segment("The talks resume in Baku.", "en", "fa")])[0]
+    assert engine._decode(engine._target_prefix("fa") + tokens) == "The talks resume in Baku."
+
+
+def test_the_engine_runs_without_pytorch(tiny_nllb_ct2_dir: Path) -> None:
+    """A CTranslate2 worker needs neither transformers' models nor PyTorch in memory."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from worker.engines.ct2 import CTranslate2Translator as T; "
+        f"t = T({str(tiny_nllb_ct2_dir)!r}, threads=1); "
+        "assert t.translate(['Talks resume.'], 'en', 'hy')[0]; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]

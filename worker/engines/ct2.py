@@ -10,10 +10,10 @@ jobs freely.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,34 @@ from worker.engines.base import (
     Segment,
 )
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
-from worker.engines.hf import Family, _load_errors, language_map_for
+from worker.engines.hf import _load_errors
+from worker.engines.spm import SentencePieceCodec
 
 log = logging.getLogger(__name__)
 
 _NO_LIMIT = 1_000_000
 MAX_BATCH_SENTENCES = 64
+
+
+def _libc_trim() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_malloc_trim = _libc_trim()
+
+
+def release_free_memory() -> None:
+    """Give the decoder's freed workspace back to the system.
+
+    A batch needs a few hundred megabytes of scratch memory (attention caches,
+    logits over a 256k vocabulary); glibc keeps what was freed, so without this a
+    worker's resident memory sits at its largest batch ever instead of its model size.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def available_cores() -> int:
@@ -40,17 +62,6 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
-
-
-def family_from_tokenizer(tokenizer: Any) -> Family:
-    name = type(tokenizer).__name__
-    if name.startswith("Nllb"):
-        return Family.NLLB
-    if name.startswith("M2M100"):
-        return Family.M2M100
-    if name.startswith("Marian"):
-        return Family.MARIAN
-    raise ValueError(f"unsupported tokenizer {name} for a CTranslate2 translation model")
 
 
 class CTranslate2Translator:
@@ -91,11 +102,9 @@ class CTranslate2Translator:
         self.compute_type = compute_type
         if compute_type == "default":
             self.compute_type = "int8_float16" if device.startswith("cuda") else "int8"
-        # The tokenizer's source language is mutable state: one encoder at a time.
-        self._tokenizer_lock = threading.Lock()
-        self._translator, self._tokenizer = self._load(name, device)
-        self.family = family_from_tokenizer(self._tokenizer)
-        self.language_map = language_map_for(self.family, self._tokenizer)
+        self._translator, self._codec = self._load(name, device)
+        self.family = self._codec.family
+        self.language_map = self._codec.language_map
         self.max_input_tokens = self._input_limit(name)
         log.info(
             "loaded %s model %s with CTranslate2 (%s, %s, %d threads)",
@@ -106,9 +115,8 @@ class CTranslate2Translator:
             self.threads,
         )
 
-    def _load(self, name: str, device: str) -> tuple[Any, Any]:
+    def _load(self, name: str, device: str) -> tuple[Any, SentencePieceCodec]:
         import ctranslate2
-        from transformers import AutoTokenizer
 
         path = Path(name).expanduser()
         if not is_ctranslate2_dir(path):
@@ -132,17 +140,17 @@ class CTranslate2Translator:
                 intra_threads=self.threads,
                 inter_threads=1,
             )
-            tokenizer = AutoTokenizer.from_pretrained(str(path))
+            codec = SentencePieceCodec(path)
         except _load_errors() as exc:
             raise ModelUnavailable(
                 f"CTranslate2 model {name!r} cannot be loaded ({str(exc).splitlines()[0][:200]}). "
                 "Reinstall it with `dragoman models pull NAME`.",
                 model=name,
             ) from exc
-        return translator, tokenizer
+        return translator, codec
 
     def _input_limit(self, name: str) -> int:
-        limits: list[Any] = [getattr(self._tokenizer, "model_max_length", None)]
+        limits: list[Any] = [self._codec.max_length]
         limits.append(read_metadata(name).get("max_position_embeddings"))
         try:
             config = json.loads((Path(name).expanduser() / "config.json").read_text())
@@ -225,6 +233,7 @@ class CTranslate2Translator:
             tokens = tokens[len(prefix or []) :][: self._max_length(len(encoded[i]))]
             outputs[i] = self._decode(tokens)
         metrics.record_batch(len(batch), sum(len(encoded[i]) for i in batch), target_tokens)
+        release_free_memory()
 
     # Internals
 
@@ -252,34 +261,18 @@ class CTranslate2Translator:
     def _encode(self, segments: list[Segment]) -> list[list[str]]:
         """Source tokens per segment (language and end tokens included); blank -> []."""
         result: list[list[str]] = [[] for _ in segments]
-        groups: dict[str, list[int]] = {}
+        groups: dict[tuple[str, str], list[int]] = {}
         for index, segment in enumerate(segments):
             if segment.text.strip():
-                groups.setdefault(segment.source, []).append(index)
-        for source, indices in groups.items():
-            source_code = self.language_map.source_code(source)
-            texts = [self._prepare(segments[i]) for i in indices]
-            with self._tokenizer_lock:
-                if self.family in (Family.NLLB, Family.M2M100):
-                    self._tokenizer.src_lang = source_code
-                encoded = self._tokenizer(texts, add_special_tokens=True, truncation=False)
-            for i, ids in zip(indices, encoded["input_ids"], strict=True):
-                result[i] = self._tokenizer.convert_ids_to_tokens(ids)
+                groups.setdefault((segment.source, segment.target), []).append(index)
+        for (source, target), indices in groups.items():
+            encoded = self._codec.encode([segments[i].text for i in indices], source, target)
+            for i, tokens in zip(indices, encoded, strict=True):
+                result[i] = tokens
         return result
 
-    def _prepare(self, segment: Segment) -> str:
-        target_code = self.language_map.target_code(segment.target)
-        if self.family is Family.MARIAN and target_code.startswith(">>"):
-            return f"{target_code} {segment.text}"
-        return segment.text
-
     def _target_prefix(self, target: str) -> list[str] | None:
-        code = self.language_map.target_code(target)
-        if self.family is Family.NLLB:
-            return [code]
-        if self.family is Family.M2M100:
-            return [f"__{code}__"]
-        return None
+        return self._codec.target_prefix(target)
 
     def _max_length(self, input_tokens: int) -> int:
         # Degenerate output may never end; a translation rarely needs more than twice
@@ -287,26 +280,21 @@ class CTranslate2Translator:
         return min(self.max_input_tokens, 2 * input_tokens + 16)
 
     def _decode(self, tokens: list[str]) -> str:
-        ids = self._tokenizer.convert_tokens_to_ids(tokens)
-        text: str = self._tokenizer.decode(ids, skip_special_tokens=True)
-        return text.strip()
+        return self._codec.decode(tokens)
 
     def __repr__(self) -> str:
         return f"CTranslate2Translator({self.model_name!r}, {self.device}, {self.compute_type})"
 
 
 def model_languages(name: str) -> list[str]:
-    """Languages of a CTranslate2 model directory, from its tokenizer alone."""
-    from transformers import AutoTokenizer
-
+    """Languages of a CTranslate2 model directory, from its vocabulary alone."""
     if not is_ctranslate2_dir(name):
         raise ModelUnavailable(f"{name!r} is not a CTranslate2 model directory.", model=name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(Path(name).expanduser()))
-        family = family_from_tokenizer(tokenizer)
+        codec = SentencePieceCodec(Path(name).expanduser())
     except _load_errors() as exc:
         raise ModelUnavailable(
             f"CTranslate2 model {name!r} cannot be read ({str(exc).splitlines()[0][:200]}).",
             model=name,
         ) from exc
-    return language_map_for(family, tokenizer).languages()
+    return codec.language_map.languages()
