@@ -49,3 +49,9 @@ bench-quick: $(STAMP)
 .PHONY: loadtest
 loadtest: $(STAMP)
 	$(PY) -m bench.loadtest
+
+# Worker memory over 500 consecutive jobs with the 600M-shape model (not part of
+# `make test`); writes bench/results/soak.*.
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) -m bench.soak
