@@ -53,7 +53,13 @@ class Settings(BaseSettings):
         ge=0,
         description="CPU threads for the model; 0 uses the cores this process may run on.",
     )
-    translation_max_batch_tokens: int = Field(default=2048, ge=16, le=1_000_000)
+    translation_max_batch_tokens: int = Field(
+        default=8192,
+        ge=16,
+        le=1_000_000,
+        description="Padded source tokens in one CTranslate2 batch: larger batches are "
+        "faster and need more memory.",
+    )
     quality_checks: Literal["retry", "flag", "off"] = Field(
         default="retry",
         description="Check each translated sentence; retry failures with stricter decoding "

@@ -86,7 +86,7 @@ class CTranslate2Translator:
         *,
         compute_type: str = "default",
         threads: int = 0,
-        max_batch_tokens: int = 2048,
+        max_batch_tokens: int = 8192,
         num_beams: int = 1,
         batch_size: int | None = None,
         no_repeat_ngram_size: int = 0,
