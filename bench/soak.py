@@ -70,7 +70,8 @@ def soak(jobs: int, in_flight: int, warmup: int, quick: bool) -> dict[str, Any]:
                     )
                 )
                 submitted += 1
-            states = service.jobs(pending)
+            # One GET per pending job: a slow job must not drop out of a "newest" page.
+            states = {job_id: service.client.get(f"/v1/jobs/{job_id}").json() for job_id in pending}
             done = [job_id for job_id, job in states.items() if job["status"] in FINISHED]
             for job_id in done:
                 if states[job_id]["status"] != "succeeded":
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny model (pipeline check)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     result = soak(args.jobs, args.in_flight, args.warmup, args.quick)
     stem = "soak-quick" if args.quick else "soak"
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
