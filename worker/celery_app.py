@@ -16,12 +16,16 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from service.db import upgrade_database
 from service.queue import celery_config
 from service.settings import get_settings
+from worker.memory import limit_malloc_arenas
 
 # Pool children are forked from the worker; the tokenizers library must not
 # start its thread pool before that fork.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Progress bars of model loading would land in the worker log as WARNING lines.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# Before any pool or engine thread exists: the decoder threads' scratch memory then
+# shares two heaps instead of one each (about 70 MB less at peak with NLLB-600M).
+limit_malloc_arenas()
 
 app = Celery("dragoman")
 app.conf.update(celery_config(get_settings()))
