@@ -73,6 +73,47 @@ def test_one_call_serves_several_language_pairs(nllb: CTranslate2Translator) -> 
         nllb.translate_segments([Segment("Hello.", "en", "tlh")])
 
 
+class _Recorder:
+    """Forwards to the real CTranslate2 translator and records each batch it is given."""
+
+    def __init__(self, translator: object) -> None:
+        self.translator = translator
+        self.calls: list[tuple[list[list[str]], int, int]] = []
+
+    def translate_batch(self, batch: list[list[str]], **options: object) -> object:
+        self.calls.append((batch, int(options["beam_size"]), int(options["max_decoding_length"])))
+        return self.translator.translate_batch(batch, **options)  # type: ignore[attr-defined]
+
+
+def test_batches_stay_within_the_decoder_budget(tiny_nllb_ct2_dir: Path) -> None:
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1, max_batch_tokens=700)
+    recorder = _Recorder(engine._translator)
+    engine._translator = recorder
+    words = ["officials", "said", "the", "talks", "in", "Baku", "would", "resume", "next", "week"]
+    texts = [" ".join(words[: 2 + i % 9] * (1 + i % 4)) + "." for i in range(40)]
+    segments = [Segment(text, "en", "az") for text in texts]
+    segments += [Segment(text, "en", "fa", strict=True) for text in texts[:6]]
+    outputs = engine.translate_segments(segments)
+    assert len(outputs) == len(segments) and all(outputs)
+    assert sum(len(batch) for batch, _, _ in recorder.calls) == len(segments)
+    assert len(recorder.calls) > 2
+    for batch, beams, bound in recorder.calls:
+        width = max(len(tokens) for tokens in batch)
+        assert bound == engine._max_length(width)
+        cost = engine.batch_cost(len(batch), width, beams)
+        assert cost == len(batch) * beams * (width + bound)
+        assert cost <= 700 or len(batch) == 1
+    # strict (beam search) batches count every beam: fewer rows fit
+    strict_rows = [len(batch) for batch, beams, _ in recorder.calls if beams > 1]
+    plain_rows = [len(batch) for batch, beams, _ in recorder.calls if beams == 1]
+    assert strict_rows and max(strict_rows) < max(plain_rows)
+    # a larger budget needs fewer, fuller batches for the same sentences
+    recorder.calls.clear()
+    engine.max_batch_tokens = 100_000
+    engine.translate_segments(segments)
+    assert len(recorder.calls) == 2  # one plain, one strict
+
+
 def test_an_overlong_sentence_is_refused_not_truncated(nllb: CTranslate2Translator) -> None:
     long_sentence = " ".join(["Azerbaijan"] * 1500)
     with pytest.raises(TextTooLong) as caught:

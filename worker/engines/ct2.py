@@ -10,7 +10,6 @@ jobs freely.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
@@ -28,32 +27,12 @@ from worker.engines.base import (
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
 from worker.engines.hf import _load_errors
 from worker.engines.spm import SentencePieceCodec
+from worker.memory import release_free_memory
 
 log = logging.getLogger(__name__)
 
 _NO_LIMIT = 1_000_000
 MAX_BATCH_SENTENCES = 64
-
-
-def _libc_trim() -> Any:
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-_malloc_trim = _libc_trim()
-
-
-def release_free_memory() -> None:
-    """Give the decoder's freed workspace back to the system.
-
-    A batch needs a few hundred megabytes of scratch memory (attention caches,
-    logits over a 256k vocabulary); glibc keeps what was freed, so without this a
-    worker's resident memory sits at its largest batch ever instead of its model size.
-    """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
 
 
 def available_cores() -> int:
@@ -73,7 +52,10 @@ class CTranslate2Translator:
         compute_type: Weight type; ``default`` is int8 on CPU and int8_float16 on CUDA.
         threads: Threads for one batch (CTranslate2 ``intra_threads``); 0 uses every
             core this process may run on.
-        max_batch_tokens: Token budget of one decoding batch.
+        max_batch_tokens: Decoder positions in one batch: rows x beams x (longest
+            source + the output bound of that length). This bounds a batch's scratch
+            memory (attention caches grow with it; about 150 KB per position for a
+            model of NLLB-600M's size), whatever the sentences' lengths.
         num_beams: Beam width; 1 is greedy search.
         batch_size: Accepted for symmetry with the transformers engine; batches here
             are sized by ``max_batch_tokens``.
@@ -86,7 +68,7 @@ class CTranslate2Translator:
         *,
         compute_type: str = "default",
         threads: int = 0,
-        max_batch_tokens: int = 8192,
+        max_batch_tokens: int = 4096,
         num_beams: int = 1,
         batch_size: int | None = None,
         no_repeat_ngram_size: int = 0,
@@ -198,13 +180,35 @@ class CTranslate2Translator:
                     tokens=len(encoded[i]),
                     limit=self.max_input_tokens,
                 )
+        for batch, _ in self._plan(todo, segments, encoded):
+            self._run_batch(batch, segments, encoded, outputs, segments[batch[0]].strict)
+        return outputs
+
+    def plan_batches(self, segments: list[Segment]) -> list[tuple[list[int], float]]:
+        """The batches ``translate_segments(segments)`` would run, in order.
+
+        Each is a list of indices into ``segments`` with the share of the batch budget
+        it fills (0..1, more for a lone sentence longer than the budget). Blank
+        segments belong to no batch.
+        """
+        encoded = self._encode(segments)
+        return self._plan([i for i, t in enumerate(encoded) if t], segments, encoded)
+
+    def _plan(
+        self, todo: list[int], segments: list[Segment], encoded: list[list[str]]
+    ) -> list[tuple[list[int], float]]:
         # Similar lengths share a batch: little padding, and one decoding bound fits all.
-        todo.sort(key=lambda i: len(encoded[i]))
+        todo = sorted(todo, key=lambda i: len(encoded[i]))
+        plan: list[tuple[list[int], float]] = []
         for strict in (False, True):
             chosen = [i for i in todo if segments[i].strict == strict]
-            for batch in self._batches(chosen, encoded):
-                self._run_batch(batch, segments, encoded, outputs, strict)
-        return outputs
+            beams = max(self.num_beams, STRICT_BEAMS) if strict else self.num_beams
+            for batch in self._batches(chosen, encoded, beams):
+                width = max(len(encoded[i]) for i in batch)
+                plan.append(
+                    (batch, self.batch_cost(len(batch), width, beams) / self.max_batch_tokens)
+                )
+        return plan
 
     def _run_batch(
         self,
@@ -237,23 +241,36 @@ class CTranslate2Translator:
 
     # Internals
 
-    def _batches(self, order: list[int], encoded: list[list[str]]) -> list[list[int]]:
-        """Consecutive runs of ``order`` whose padded size fits the token budget."""
+    def batch_cost(self, rows: int, width: int, beams: int = 1) -> int:
+        """Decoder positions a batch of ``rows`` sources ``width`` tokens long can fill.
+
+        Each row keeps attention caches for its source (cross-attention) and for every
+        token it may decode (self-attention), times the beams searched; random or
+        degenerate output decodes to the bound, so the bound is what must fit.
+        """
+        return rows * beams * (width + self._max_length(width))
+
+    def _batches(
+        self, order: list[int], encoded: list[list[str]], beams: int = 1
+    ) -> list[list[int]]:
+        """Consecutive runs of ``order`` (sorted by length) within the batch budget.
+
+        A sentence too long to share the budget with any other still gets a batch
+        of its own: it was already checked against the model's input limit.
+        """
         batches: list[list[int]] = []
         current: list[int] = []
+        width = 0
         for i in order:
-            width = (
-                max(len(encoded[i]), *(len(encoded[j]) for j in current))
-                if current
-                else len(encoded[i])
-            )
+            grown = max(width, len(encoded[i]))
             if current and (
-                width * (len(current) + 1) > self.max_batch_tokens
+                self.batch_cost(len(current) + 1, grown, beams) > self.max_batch_tokens
                 or len(current) >= MAX_BATCH_SENTENCES
             ):
                 batches.append(current)
-                current = []
+                current, grown = [], len(encoded[i])
             current.append(i)
+            width = grown
         if current:
             batches.append(current)
         return batches
