@@ -8,6 +8,12 @@ gets its first sentences into the very next call instead of waiting for the whol
 other article. Within a job, sentences keep the order they were submitted in
 (target language by target language), so each language finishes, and is
 published, as early as possible.
+
+An engine that can plan its batches (``plan_batches``: length-sorted, cut by its
+memory budget) is handed them one at a time, so futures resolve batch by batch;
+a last batch that would run less than half full is put back at the head of its
+jobs' queues (at most twice per sentence) to ride with the next sentences instead
+of wasting a decoder pass.
 """
 
 from __future__ import annotations
@@ -21,7 +27,12 @@ from worker.engines.base import Segment, Translator
 
 log = logging.getLogger(__name__)
 
-Request = tuple[Segment, "Future[str]"]
+# (job key, segment, its future)
+Request = tuple[str, Segment, "Future[str]"]
+# A last batch filling less than this share of the engine's budget waits for company,
+# at most MAX_CARRIES times per sentence (so none waits for ever).
+CARRY_BELOW = 0.5
+MAX_CARRIES = 2
 
 
 class BatchScheduler:
@@ -29,8 +40,8 @@ class BatchScheduler:
 
     Args:
         translator: The engine; only the scheduler's thread calls it.
-        max_batch_sentences: Sentences per engine call (the engine may split a call
-            further by its own token budget).
+        max_batch_sentences: Sentences taken from the queues at once; an engine that
+            plans its batches cuts them further by its own budget.
     """
 
     def __init__(self, translator: Translator, max_batch_sentences: int = 64) -> None:
@@ -41,6 +52,7 @@ class BatchScheduler:
         )
         self._condition = threading.Condition()
         self._closed = False
+        self._carried: dict[int, int] = {}  # id() of a queued future -> times put back
         self._thread = threading.Thread(target=self._run, name="dragoman-batcher", daemon=True)
         self._thread.start()
 
@@ -51,7 +63,7 @@ class BatchScheduler:
             if self._closed:
                 raise RuntimeError("scheduler is closed")
             queue = self._queues.setdefault(job_key, collections.deque())
-            queue.extend(zip(segments, futures, strict=True))
+            queue.extend((job_key, s, f) for s, f in zip(segments, futures, strict=True))
             self._condition.notify()
         return futures
 
@@ -59,9 +71,11 @@ class BatchScheduler:
         """Drop a job's queued segments (cancelling their futures); returns how many."""
         with self._condition:
             queue = self._queues.pop(job_key, None)
+            for _, _, future in queue or ():
+                self._carried.pop(id(future), None)
         if not queue:
             return 0
-        for _, future in queue:
+        for _, _, future in queue:
             future.cancel()
         return len(queue)
 
@@ -77,7 +91,7 @@ class BatchScheduler:
         with self._condition:
             queues, self._queues = list(self._queues.values()), collections.OrderedDict()
         for queue in queues:
-            for _, future in queue:
+            for _, _, future in queue:
                 future.cancel()
 
     def _take(self) -> list[Request]:
@@ -102,28 +116,71 @@ class BatchScheduler:
                     self._condition.wait()
                 if self._closed:
                     return
-                batch = self._take()
-            live = [(s, f) for s, f in batch if f.set_running_or_notify_cancel()]
-            if live:
-                self._translate(live)
+                taken = self._take()
+            for batch in self._plan(taken):
+                with self._condition:
+                    for _, _, future in batch:
+                        self._carried.pop(id(future), None)
+                live = [r for r in batch if r[2].set_running_or_notify_cancel()]
+                if live:
+                    self._translate(live)
+
+    def _plan(self, taken: list[Request]) -> list[list[Request]]:
+        """The engine's batches for ``taken``; a nearly empty last one goes back to wait."""
+        planner = getattr(self.translator, "plan_batches", None)
+        if planner is None or len(taken) < 2:
+            return [taken]
+        try:
+            plan = planner([segment for _, segment, _ in taken])
+        except Exception:  # noqa: BLE001 - translating reports the error per sentence
+            return [taken]
+        batches = [[taken[i] for i in indices] for indices, _ in plan]
+        planned = {i for indices, _ in plan for i in indices}
+        blank = [request for i, request in enumerate(taken) if i not in planned]
+        if blank:
+            batches.insert(0, blank)  # the engine answers blank text without decoding
+        if len(plan) > 1 and plan[-1][1] < CARRY_BELOW:
+            last = batches[-1]
+            if all(self._carried.get(id(f), 0) < MAX_CARRIES for _, _, f in last):
+                batches.pop()
+                self._put_back(last)
+        return batches
+
+    def _put_back(self, requests: list[Request]) -> None:
+        """Return ``requests`` to the head of their jobs' queues, in their order."""
+        with self._condition:
+            if self._closed:
+                for _, _, future in requests:
+                    future.cancel()
+                return
+            by_job: dict[str, list[Request]] = {}
+            for request in requests:
+                by_job.setdefault(request[0], []).append(request)
+                ident = id(request[2])
+                self._carried[ident] = self._carried.get(ident, 0) + 1
+            for key, items in by_job.items():
+                queue = self._queues.setdefault(key, collections.deque())
+                queue.extendleft(reversed(items))
+                self._queues.move_to_end(key, last=False)
+            self._condition.notify()
 
     def _translate(self, batch: list[Request]) -> None:
         try:
-            outputs = self.translator.translate_segments([segment for segment, _ in batch])
+            outputs = self.translator.translate_segments([segment for _, segment, _ in batch])
         except Exception as exc:  # noqa: BLE001 - handed to the waiting jobs
             if len(batch) == 1:
-                batch[0][1].set_exception(exc)
+                batch[0][2].set_exception(exc)
                 return
             # One bad sentence must not fail other jobs' sentences: retry one by one.
             log.warning("batch of %d failed (%s); retrying sentence by sentence", len(batch), exc)
             for request in batch:
                 self._translate_one(request)
             return
-        for (_, future), output in zip(batch, outputs, strict=True):
+        for (_, _, future), output in zip(batch, outputs, strict=True):
             future.set_result(output)
 
     def _translate_one(self, request: Request) -> None:
-        segment, future = request
+        _, segment, future = request
         try:
             future.set_result(self.translator.translate_segments([segment])[0])
         except Exception as exc:  # noqa: BLE001 - handed to the waiting job

@@ -35,6 +35,9 @@ class Recording:
     def check_segments(self, segments: list[Segment]) -> None:
         self.inner.check_segments(segments)
 
+    def plan_batches(self, segments: list[Segment]) -> list[tuple[list[int], float]]:
+        return self.inner.plan_batches(segments)
+
     def translate_segments(self, segments: list[Segment]) -> list[str]:
         if self.gate is not None:
             self.gate.wait(10)
@@ -120,3 +123,29 @@ def test_one_bad_sentence_fails_only_its_own_job(
     assert all(f.result(timeout=30) for f in good)
     with pytest.raises(TextTooLong):
         bad[0].result(timeout=30)
+
+
+def test_a_nearly_empty_last_batch_waits_for_the_next_sentences(tiny_nllb_ct2_dir: Path) -> None:
+    texts = {key: sentences(key, 4) for key in ("A", "B")}
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    widths = engine.count_tokens([t for group in texts.values() for t in group], "en")
+    # room for three of these sentences per batch, never four
+    engine.max_batch_tokens = engine.batch_cost(3, max(widths))
+    assert engine.batch_cost(4, min(widths)) > engine.max_batch_tokens
+    gate = threading.Event()
+    recording = Recording(engine, gate)
+    scheduler = BatchScheduler(recording, max_batch_sentences=4)  # type: ignore[arg-type]
+    try:
+        futures = [
+            f
+            for key, group in texts.items()
+            for f in scheduler.submit(key, [Segment(t, "en", "az") for t in group])
+        ]
+        gate.set()
+        assert all(f.result(timeout=60) for f in futures)
+    finally:
+        scheduler.close()
+    sizes = [len(call) for call in recording.calls]
+    # takes of four would run 3+1, 3+1 without carrying; the lone sentences wait and join
+    assert sum(sizes) == 8 and max(sizes) <= 3
+    assert len(sizes) == 3, sizes
