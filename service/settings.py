@@ -54,11 +54,12 @@ class Settings(BaseSettings):
         description="CPU threads for the model; 0 uses the cores this process may run on.",
     )
     translation_max_batch_tokens: int = Field(
-        default=8192,
+        default=4096,
         ge=16,
         le=1_000_000,
-        description="Padded source tokens in one CTranslate2 batch: larger batches are "
-        "faster and need more memory.",
+        description="Decoder positions in one CTranslate2 batch (rows x beams x (longest "
+        "source + its output bound)): bounds the batch's memory, about 150 KB per position "
+        "for NLLB-600M; larger batches are faster.",
     )
     quality_checks: Literal["retry", "flag", "off"] = Field(
         default="retry",
@@ -73,7 +74,12 @@ class Settings(BaseSettings):
     cache_ttl_days: int = Field(default=30, ge=1)
     metrics_port: int = Field(default=0, ge=0, le=65535, description="Worker metrics port; 0: off.")
     translation_batch_size: int = Field(
-        default=32, ge=1, le=512, description="Sentences per engine call."
+        default=64,
+        ge=1,
+        le=512,
+        description="Sentences the batch scheduler takes from its queues at once; the "
+        "CTranslate2 engine sorts them by length and cuts them into batches by "
+        "translation_max_batch_tokens (the transformers engine: sentences per generate call).",
     )
     translation_beams: int = Field(default=1, ge=1, le=16)
 
