@@ -8,8 +8,10 @@ every sentence decodes to its length bound and the work is the same on every run
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.load import cpu_share
+from bench.load import cpu_share, status_kib
 
 log = logging.getLogger("bench.engine")
 
@@ -68,11 +70,16 @@ def measure_raw(
     batch_sizes: Sequence[int],
     decode_length: int,
     threads: int,
+    budget: int | None = None,
 ) -> dict[str, Any]:
     """CTranslate2 ``translate_batch`` throughput at each batch size; the best is the ceiling.
 
     Items are sorted by length and cut into batches, as the worker's engine does, and
-    every hypothesis is forced to ``decode_length`` tokens.
+    every hypothesis is forced to ``decode_length`` tokens. Each run records its peak
+    resident memory above the loaded model's. With ``budget`` (the worker's
+    ``DRAGOMAN_TRANSLATION_MAX_BATCH_TOKENS``), one more run cuts batches as the
+    worker does, rows x (longest source + decoding length) within the budget: the
+    ceiling at the memory the worker allows itself.
     """
     import ctranslate2
 
@@ -89,12 +96,19 @@ def measure_raw(
         min_decoding_length=8,
         **options,
     )
+    plans: list[tuple[str, int | None, list[list[Item]]]] = [
+        ("batch size", size, [ordered[i : i + size] for i in range(0, len(ordered), size)])
+        for size in batch_sizes
+    ]
+    if budget:
+        plans.append(("budget", budget, budgeted(ordered, budget, decode_length)))
+    base_kib = status_kib(os.getpid(), "VmRSS")
     runs: list[dict[str, Any]] = []
-    for size in batch_sizes:
+    for kind, size, batches in plans:
         tokens = 0
+        _reset_peak()
         cpu, start = time.process_time(), time.perf_counter()
-        for offset in range(0, len(ordered), size):
-            batch = ordered[offset : offset + size]
+        for batch in batches:
             results = translator.translate_batch(
                 [list(item.tokens) for item in batch],
                 target_prefix=[[item.target] for item in batch],
@@ -104,20 +118,26 @@ def measure_raw(
             )
             tokens += sum(len(result.hypotheses[0]) for result in results)
         seconds = time.perf_counter() - start
-        runs.append(
-            {
-                "batch_size": size,
-                "sentences": len(ordered),
-                "target_tokens": tokens,
-                "seconds": round(seconds, 3),
-                "target_tokens_per_s": round(tokens / seconds, 2),
-                "cpu_share": cpu_share(time.process_time() - cpu, seconds, threads),
-            }
-        )
-        log.info("raw batch %d: %.1f target tokens/s", size, tokens / seconds)
+        peak_kib = status_kib(os.getpid(), "VmHWM")
+        run = {
+            "batch_size": size if kind == "batch size" else None,
+            "budget": size if kind == "budget" else None,
+            "batches": len(batches),
+            "mean_rows": round(len(ordered) / len(batches), 1),
+            "sentences": len(ordered),
+            "target_tokens": tokens,
+            "seconds": round(seconds, 3),
+            "target_tokens_per_s": round(tokens / seconds, 2),
+            "cpu_share": cpu_share(time.process_time() - cpu, seconds, threads),
+            "peak_rss_over_model_mib": round(max(0, peak_kib - base_kib) / 1024, 1),
+        }
+        runs.append(run)
+        log.info("raw %s %s: %.1f target tokens/s", kind, size, tokens / seconds)
     del translator
     gc.collect()
-    best = max(runs, key=lambda run: run["target_tokens_per_s"])
+    sized = [run for run in runs if run["batch_size"] is not None]
+    best = max(sized, key=lambda run: run["target_tokens_per_s"])
+    within = next((run for run in runs if run["budget"] is not None), None)
     return {
         "engine": f"ctranslate2 {ctranslate2.__version__} int8",
         "intra_threads": threads,
@@ -128,7 +148,32 @@ def measure_raw(
         "best_batch_size": best["batch_size"],
         "target_tokens_per_s": best["target_tokens_per_s"],
         "cpu_share": best["cpu_share"],
+        "peak_rss_over_model_mib": best["peak_rss_over_model_mib"],
+        "within_budget": within,
     }
+
+
+def budgeted(ordered: Sequence[Item], budget: int, decode_length: int) -> list[list[Item]]:
+    """Length-sorted items cut as the worker's engine cuts them, at a fixed decoding length."""
+    batches: list[list[Item]] = []
+    current: list[Item] = []
+    width = 0
+    for item in ordered:
+        grown = max(width, len(item.tokens))
+        if current and (len(current) + 1) * (grown + decode_length) > budget:
+            batches.append(current)
+            current, grown = [], len(item.tokens)
+        current.append(item)
+        width = grown
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _reset_peak() -> None:
+    """Start VmHWM afresh from the current resident size (Linux)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def measure_baseline(

@@ -41,7 +41,8 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
-def _status_kib(pid: int, field: str) -> int:
+def status_kib(pid: int, field: str) -> int:
+    """A `/proc/PID/status` field in KiB (VmRSS, VmHWM); 0 if the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -87,7 +88,7 @@ class MemorySampler(threading.Thread):
 
     def sample(self) -> None:
         pids = process_tree(self.pid)
-        sizes = [_status_kib(pid, "VmRSS") for pid in pids]
+        sizes = [status_kib(pid, "VmRSS") for pid in pids]
         self.processes = max(self.processes, len(pids))
         self.peak_tree_kib = max(self.peak_tree_kib, sum(sizes))
         self.peak_process_kib = max(self.peak_process_kib, *sizes)
@@ -96,7 +97,7 @@ class MemorySampler(threading.Thread):
     def finish(self) -> dict[str, Any]:
         """Stop sampling; the peaks, with the kernel's high-water mark of each process."""
         self.sample()
-        hwm = max(_status_kib(pid, "VmHWM") for pid in process_tree(self.pid))
+        hwm = max(status_kib(pid, "VmHWM") for pid in process_tree(self.pid))
         self._halt.set()
         self.join()
         peak_process = max(self.peak_process_kib, hwm)

@@ -63,6 +63,18 @@ def article_sentences(articles: list[BenchArticle]) -> list[str]:
     return list(dict.fromkeys(sentences))
 
 
+def worker_budget(args: argparse.Namespace) -> int:
+    """The decoder-position budget of the worker's batches in this run."""
+    from service.settings import Settings
+
+    for item in args.worker_env:
+        key, _, value = item.partition("=")
+        if key == "DRAGOMAN_TRANSLATION_MAX_BATCH_TOKENS":
+            return int(value)
+    default = Settings.model_fields["translation_max_batch_tokens"].default
+    return int(os.environ.get("DRAGOMAN_TRANSLATION_MAX_BATCH_TOKENS", default))
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small model, 3 articles (~1 min)")
@@ -160,6 +172,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             batch_sizes=profile.batch_sizes,
             decode_length=decode_length,
             threads=threads,
+            budget=worker_budget(args),
         )
         results["raw"]["decode_length_from"] = source
     if "baseline" in parts:

@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import report
 from bench.e2e import FINISHED, Service, read_counters
-from bench.load import _status_kib, process_tree
+from bench.load import process_tree, status_kib
 from bench.model import ensure_model
 from bench.run import FULL, QUICK_CHECK
 
@@ -41,7 +41,7 @@ def job_text(number: int) -> str:
 
 def worker_rss_mib(service: Service) -> float:
     pids = process_tree(service.worker.popen.pid)
-    return round(sum(_status_kib(pid, "VmRSS") for pid in pids) / 1024, 1)
+    return round(sum(status_kib(pid, "VmRSS") for pid in pids) / 1024, 1)
 
 
 def soak(jobs: int, in_flight: int, warmup: int, quick: bool) -> dict[str, Any]:
