@@ -49,7 +49,7 @@ def _echo_translator(name: str, device: str, **options: Any) -> Translator:
 
 
 def _transformers_summarizer(name: str, device: str, **options: Any) -> Summarizer:
-    from worker.summarize import TransformersSummarizer
+    from worker.abstractive import TransformersSummarizer
 
     return cast(Summarizer, TransformersSummarizer(name, device, **options))
 

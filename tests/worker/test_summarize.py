@@ -11,12 +11,8 @@ import huggingface_hub.constants
 import pytest
 
 from service.errors import InvalidInput, ModelUnavailable
-from worker.summarize import (
-    ExtractiveSummarizer,
-    TransformersSummarizer,
-    summary_length,
-    tokenize,
-)
+from worker.abstractive import TransformersSummarizer
+from worker.summarize import ExtractiveSummarizer, summary_length, tokenize
 from worker.text import segment_document
 
 # The opening of the sample article (nagorno-karabakh-2020-11-04.en.txt) as scraped,
