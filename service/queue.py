@@ -72,12 +72,28 @@ class JobQueue:
 
     def send_job(self, job_id: str) -> None:
         """Queue a job by id, raising ``BrokerUnavailable`` if the broker refuses."""
+        self._send(
+            TaskName.PROCESS_JOB,
+            job_id,
+            "The job queue is not reachable; nothing was stored. Try again shortly.",
+            task_id=job_id,
+        )
+
+    def send_webhook(self, job_id: str) -> None:
+        """Queue the delivery of a finished job to its ``callback_url``."""
+        self._send(TaskName.DELIVER_WEBHOOK, job_id, "The job queue is not reachable.")
+
+    def _send(self, task: TaskName, job_id: str, unreachable: str, **options: Any) -> None:
+        """Publish ``task(job_id)`` on the jobs queue, retrying briefly.
+
+        Raises:
+            BrokerUnavailable: with the message ``unreachable``.
+        """
         try:
             self.app.send_task(
-                TaskName.PROCESS_JOB.value,
+                task.value,
                 args=[job_id],
                 queue=QueueName.JOBS.value,
-                task_id=job_id,
                 retry=True,
                 retry_policy={
                     "max_retries": 2,
@@ -85,24 +101,10 @@ class JobQueue:
                     "interval_step": 0.5,
                     "interval_max": 1.0,
                 },
+                **options,
             )
         except (KombuOperationalError, OSError, ConnectionError) as exc:
-            raise BrokerUnavailable(
-                "The job queue is not reachable; nothing was stored. Try again shortly."
-            ) from exc
-
-    def send_webhook(self, job_id: str) -> None:
-        """Queue the delivery of a finished job to its ``callback_url``."""
-        try:
-            self.app.send_task(
-                TaskName.DELIVER_WEBHOOK.value,
-                args=[job_id],
-                queue=QueueName.JOBS.value,
-                retry=True,
-                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_max": 1.0},
-            )
-        except (KombuOperationalError, OSError, ConnectionError) as exc:
-            raise BrokerUnavailable("The job queue is not reachable.") from exc
+            raise BrokerUnavailable(unreachable) from exc
 
     def queued_messages(self) -> int:
         """Messages waiting in the jobs queue (not counting those a worker has reserved).
