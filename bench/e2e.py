@@ -10,12 +10,9 @@ Prometheus counter, read before and after; memory and CPU time from ``/proc``
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import importlib.util
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +25,7 @@ import httpx
 
 from bench.articles import BenchArticle
 from bench.load import MemorySampler, cpu_seconds, cpu_share, process_tree
+from tests.fixtures.procs import Proc, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_TOKENS = "dragoman_translation_target_tokens_total"
@@ -38,44 +36,6 @@ FINISHED = ("succeeded", "failed", "cancelled")
 
 class E2EError(RuntimeError):
     """The end-to-end run could not be made or did not succeed."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Proc:
-    """A ``worker.cli`` child process with its output in a log file."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._handle = log.open("wb")
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", *args],
-            cwd=REPO,
-            env=env,
-            stdout=self._handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group, so pool children go with it
-        )
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self._handle.close()
-
-    def tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(errors="replace").splitlines()[-lines:]
-        return f"--- {self.log.name} ---\n" + "\n".join(text)
 
 
 def read_counters(port: int) -> dict[str, float]:
@@ -175,12 +135,13 @@ class Service:
 
     def stop(self) -> None:
         self.client.close()
-        self.api.stop()
-        self.worker.stop()
+        for proc in (self.api, self.worker):
+            proc.stop(timeout=30)
+            proc.kill_group()
         self.data.cleanup()
 
     def fail(self, message: str) -> E2EError:
-        return E2EError(f"{message}\n{self.worker.tail()}\n{self.api.tail(15)}")
+        return E2EError(f"{message}\n{self.worker.tail(40)}\n{self.api.tail(15)}")
 
     def wait(self, check: Callable[[], Any], timeout: float, what: str) -> Any:
         deadline = time.monotonic() + timeout

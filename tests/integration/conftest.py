@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,43 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Proc:
-    """A child process whose output goes to a log file shown when a test fails."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._handle = log.open("wb")
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", *args],
-            cwd=REPO,
-            env=env,
-            stdout=self._handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
-        if self.popen.poll() is None:
-            self.popen.send_signal(sig)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-        self._handle.close()
-        return self.popen.returncode
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+from tests.fixtures.procs import Proc
 
 
 @pytest.fixture
@@ -68,8 +27,7 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
     for proc in procs:
         proc.stop()
         # leftovers of a process group (pool children) must not outlive the test
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.popen.pid, signal.SIGKILL)
+        proc.kill_group()
 
 
 def base_env(data_dir: Path, model_dir: Path, **extra: str) -> dict[str, str]:

@@ -22,15 +22,8 @@ import pytest
 import redis
 
 from tests.conftest import REDIS_URL, SAMPLE_ARTICLE
-from tests.integration.conftest import (
-    REPO,
-    Proc,
-    base_env,
-    free_port,
-    wait_job,
-    wait_ready,
-    wait_until,
-)
+from tests.fixtures.procs import REPO, Proc, free_port
+from tests.integration.conftest import base_env, wait_job, wait_ready, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -31,7 +31,8 @@ from service.contract import QueueName
 from service.db import upgrade_database
 from service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from tests.conftest import REDIS_URL
-from tests.integration.conftest import Proc, base_env, free_port, wait_job, wait_ready, wait_until
+from tests.fixtures.procs import Proc, free_port
+from tests.integration.conftest import base_env, wait_job, wait_ready, wait_until
 from tests.integration.test_end_to_end import TARGETS, article
 
 pytestmark = pytest.mark.integration
