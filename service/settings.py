@@ -74,12 +74,13 @@ class Settings(BaseSettings):
     cache_ttl_days: int = Field(default=30, ge=1)
     metrics_port: int = Field(default=0, ge=0, le=65535, description="Worker metrics port; 0: off.")
     translation_batch_size: int = Field(
-        default=64,
+        default=128,
         ge=1,
         le=512,
         description="Sentences the batch scheduler takes from its queues at once; the "
         "CTranslate2 engine sorts them by length and cuts them into batches by "
-        "translation_max_batch_tokens (the transformers engine: sentences per generate call).",
+        "translation_max_batch_tokens (the transformers engine generates at most 32 at a "
+        "time).",
     )
     translation_beams: int = Field(default=1, ge=1, le=16)
 

@@ -43,6 +43,7 @@ from worker.registry import registry
 log = logging.getLogger("dragoman.translation")
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress commits
+TRANSFORMERS_MAX_BATCH = 32  # sentences per generate call of the transformers engine
 CANCEL_CHECK_INTERVAL = 0.5  # seconds between looks at the job's status
 
 
@@ -104,7 +105,10 @@ def load_translator(ctx: WorkerContext) -> Translator:
             max_batch_tokens=settings.translation_max_batch_tokens,
         )
     elif backend == "transformers":
-        options.update(batch_size=settings.translation_batch_size, threads=settings.threads or None)
+        # PyTorch pads a generate batch to its longest sentence and keeps fp32 caches
+        # for all of it: the scheduler's pool is split into smaller calls.
+        batch_size = min(settings.translation_batch_size, TRANSFORMERS_MAX_BATCH)
+        options.update(batch_size=batch_size, threads=settings.threads or None)
     return registry().get_translator(name, backend=backend, device=settings.device, **options)
 
 
