@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import cpu_share, status_kib
+from worker.engines.ct2 import cut_batches
 
 log = logging.getLogger("bench.engine")
 
@@ -155,19 +156,12 @@ def measure_raw(
 
 def budgeted(ordered: Sequence[Item], budget: int, decode_length: int) -> list[list[Item]]:
     """Length-sorted items cut as the worker's engine cuts them, at a fixed decoding length."""
-    batches: list[list[Item]] = []
-    current: list[Item] = []
-    width = 0
-    for item in ordered:
-        grown = max(width, len(item.tokens))
-        if current and (len(current) + 1) * (grown + decode_length) > budget:
-            batches.append(current)
-            current, grown = [], len(item.tokens)
-        current.append(item)
-        width = grown
-    if current:
-        batches.append(current)
-    return batches
+    runs = cut_batches(
+        [len(item.tokens) for item in ordered],
+        lambda rows, width: rows * (width + decode_length),
+        budget,
+    )
+    return [[ordered[position] for position in run] for run in runs]
 
 
 def _reset_peak() -> None:

@@ -10,7 +10,8 @@ other article. Within a job, sentences keep the order they were submitted in
 published, as early as possible.
 
 An engine that can plan its batches (``plan_batches``: length-sorted, cut by its
-memory budget) is handed them one at a time, so futures resolve batch by batch;
+memory budget, with the source tokens it encoded) is handed them one at a time,
+tokens included, so futures resolve batch by batch and nothing is encoded twice;
 a last batch that would run less than half full is put back at the head of its
 jobs' queues (at most twice per sentence) to ride with the next sentences instead
 of wasting a decoder pass.
@@ -22,6 +23,7 @@ import collections
 import logging
 import threading
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 from worker.engines.base import Segment, Translator
 
@@ -33,6 +35,14 @@ Request = tuple[str, Segment, "Future[str]"]
 # at most MAX_CARRIES times per sentence (so none waits for ever).
 CARRY_BELOW = 0.5
 MAX_CARRIES = 2
+
+
+@dataclass
+class Batch:
+    """Requests for one engine call, with their source tokens when the engine planned it."""
+
+    requests: list[Request]
+    tokens: list[list[str]] | None = None
 
 
 class BatchScheduler:
@@ -119,28 +129,34 @@ class BatchScheduler:
                 taken = self._take()
             for batch in self._plan(taken):
                 with self._condition:
-                    for _, _, future in batch:
+                    for _, _, future in batch.requests:
                         self._carried.pop(id(future), None)
-                live = [r for r in batch if r[2].set_running_or_notify_cancel()]
-                if live:
-                    self._translate(live)
+                running = [r[2].set_running_or_notify_cancel() for r in batch.requests]
+                if all(running):
+                    self._translate(batch)
+                elif any(running):
+                    live = [r for r, run in zip(batch.requests, running, strict=True) if run]
+                    tokens = batch.tokens
+                    if tokens is not None:
+                        tokens = [t for t, run in zip(tokens, running, strict=True) if run]
+                    self._translate(Batch(live, tokens))
 
-    def _plan(self, taken: list[Request]) -> list[list[Request]]:
+    def _plan(self, taken: list[Request]) -> list[Batch]:
         """The engine's batches for ``taken``; a nearly empty last one goes back to wait."""
         planner = getattr(self.translator, "plan_batches", None)
         if planner is None or len(taken) < 2:
-            return [taken]
+            return [Batch(taken)]
         try:
             plan = planner([segment for _, segment, _ in taken])
         except Exception:  # noqa: BLE001 - translating reports the error per sentence
-            return [taken]
-        batches = [[taken[i] for i in indices] for indices, _ in plan]
-        planned = {i for indices, _ in plan for i in indices}
+            return [Batch(taken)]
+        batches = [Batch([taken[i] for i in p.indices], p.tokens) for p in plan]
+        planned = {i for p in plan for i in p.indices}
         blank = [request for i, request in enumerate(taken) if i not in planned]
         if blank:
-            batches.insert(0, blank)  # the engine answers blank text without decoding
-        if len(plan) > 1 and plan[-1][1] < CARRY_BELOW:
-            last = batches[-1]
+            batches.insert(0, Batch(blank))  # the engine answers blank text without decoding
+        if len(plan) > 1 and plan[-1].fill < CARRY_BELOW:
+            last = batches[-1].requests
             if all(self._carried.get(id(f), 0) < MAX_CARRIES for _, _, f in last):
                 batches.pop()
                 self._put_back(last)
@@ -164,19 +180,28 @@ class BatchScheduler:
                 self._queues.move_to_end(key, last=False)
             self._condition.notify()
 
-    def _translate(self, batch: list[Request]) -> None:
+    def _translate(self, batch: Batch) -> None:
+        requests = batch.requests
+        segments = [segment for _, segment, _ in requests]
         try:
-            outputs = self.translator.translate_segments([segment for _, segment, _ in batch])
+            if batch.tokens is None:
+                outputs = self.translator.translate_segments(segments)
+            else:
+                outputs = self.translator.translate_segments(  # type: ignore[call-arg]
+                    segments, batch.tokens
+                )
         except Exception as exc:  # noqa: BLE001 - handed to the waiting jobs
-            if len(batch) == 1:
-                batch[0][2].set_exception(exc)
+            if len(requests) == 1:
+                requests[0][2].set_exception(exc)
                 return
             # One bad sentence must not fail other jobs' sentences: retry one by one.
-            log.warning("batch of %d failed (%s); retrying sentence by sentence", len(batch), exc)
-            for request in batch:
+            log.warning(
+                "batch of %d failed (%s); retrying sentence by sentence", len(requests), exc
+            )
+            for request in requests:
                 self._translate_one(request)
             return
-        for (_, _, future), output in zip(batch, outputs, strict=True):
+        for (_, _, future), output in zip(requests, outputs, strict=True):
             future.set_result(output)
 
     def _translate_one(self, request: Request) -> None:

@@ -11,7 +11,7 @@ import pytest
 from service.errors import TextTooLong
 from worker.batching import BatchScheduler
 from worker.engines.base import Segment
-from worker.engines.ct2 import CTranslate2Translator
+from worker.engines.ct2 import CTranslate2Translator, PlannedBatch
 
 
 class Recording:
@@ -21,6 +21,7 @@ class Recording:
         self.inner = inner
         self.model_name = inner.model_name
         self.calls: list[list[Segment]] = []
+        self.pre_encoded: list[bool] = []  # per call: did the scheduler hand over tokens?
         self.gate = gate
 
     def languages(self) -> list[str]:
@@ -35,14 +36,19 @@ class Recording:
     def check_segments(self, segments: list[Segment]) -> None:
         self.inner.check_segments(segments)
 
-    def plan_batches(self, segments: list[Segment]) -> list[tuple[list[int], float]]:
+    def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
         return self.inner.plan_batches(segments)
 
-    def translate_segments(self, segments: list[Segment]) -> list[str]:
+    def translate_segments(
+        self, segments: list[Segment], tokens: list[list[str]] | None = None
+    ) -> list[str]:
         if self.gate is not None:
             self.gate.wait(10)
         self.calls.append(list(segments))
-        return self.inner.translate_segments(segments)
+        self.pre_encoded.append(tokens is not None)
+        if tokens is not None:  # the planned tokens are the segments' own
+            assert tokens == self.inner._encode(segments)
+        return self.inner.translate_segments(segments, tokens)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +88,7 @@ def test_languages_and_jobs_share_batches(
     assert all(f.result(timeout=30) for f in a + b)
     # 8 sentences from two jobs and three target languages fit one engine call
     assert len(recording.calls) <= 2
+    assert all(recording.pre_encoded)  # planned batches are not encoded a second time
     assert {seg.target for seg in recording.calls[-1]} | {
         seg.target for seg in recording.calls[0]
     } == {"az", "fa", "hy"}

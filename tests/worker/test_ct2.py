@@ -11,7 +11,7 @@ from service.errors import ModelUnavailable, TextTooLong, UnsupportedLanguage
 from worker import metrics
 from worker.engines.base import Segment, Translator
 from worker.engines.convert import METADATA_FILE, is_ctranslate2_dir
-from worker.engines.ct2 import CTranslate2Translator
+from worker.engines.ct2 import CTranslate2Translator, cut_batches
 from worker.engines.hf import Family
 
 SENTENCES = [
@@ -205,3 +205,17 @@ def test_the_engine_runs_without_pytorch(tiny_nllb_ct2_dir: Path) -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_cut_batches_keeps_order_budget_and_row_cap() -> None:
+    def cost(rows: int, width: int) -> int:
+        return rows * (width + 10)
+
+    widths = [2, 3, 3, 5, 8, 40, 6]
+    runs = cut_batches(widths, cost, budget=60, max_rows=3)
+    assert [p for run in runs for p in run] == list(range(len(widths)))
+    for run in runs:
+        assert len(run) <= 3
+        assert cost(len(run), max(widths[p] for p in run)) <= 60 or len(run) == 1
+    assert [5] in runs  # too long to share the budget: alone, not dropped
+    assert cut_batches([], cost, budget=60) == []

@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,48 @@ log = logging.getLogger(__name__)
 
 _NO_LIMIT = 1_000_000
 MAX_BATCH_SENTENCES = 64
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """One engine call of a plan: indices into the planned segments, their tokens.
+
+    ``fill`` is the share of the batch budget it takes (0..1, more for a lone
+    sentence longer than the budget). Handing ``tokens`` back to
+    ``translate_segments`` spares encoding the batch a second time.
+    """
+
+    indices: list[int]
+    fill: float
+    tokens: list[list[str]]
+
+
+def cut_batches(
+    widths: Sequence[int],
+    cost: Callable[[int, int], int],
+    budget: int,
+    max_rows: int = MAX_BATCH_SENTENCES,
+) -> list[list[int]]:
+    """Cut items (in the given order, usually sorted by length) into consecutive runs.
+
+    ``cost(rows, width)`` is what a batch of ``rows`` items, the longest ``width``
+    tokens, takes of ``budget``; a run grows while it fits and has under
+    ``max_rows`` items. An item too long to share the budget gets a run of its own.
+    Returns positions into ``widths``.
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    width = 0
+    for position, item_width in enumerate(widths):
+        grown = max(width, item_width)
+        if current and (cost(len(current) + 1, grown) > budget or len(current) >= max_rows):
+            batches.append(current)
+            current, grown = [], item_width
+        current.append(position)
+        width = grown
+    if current:
+        batches.append(current)
+    return batches
 
 
 def available_cores() -> int:
@@ -167,11 +212,19 @@ class CTranslate2Translator:
                     limit=self.max_input_tokens,
                 )
 
-    def translate_segments(self, segments: list[Segment]) -> list[str]:
-        """Translate segments of any language pairs in length-sorted, token-budgeted batches."""
-        encoded = self._encode(segments)
+    def translate_segments(
+        self, segments: list[Segment], tokens: list[list[str]] | None = None
+    ) -> list[str]:
+        """Translate segments of any language pairs in length-sorted, token-budgeted batches.
+
+        ``tokens``, when given, are the segments' source tokens from ``plan_batches``
+        (a planned batch); they are used as they are instead of encoding again.
+        """
+        encoded = self._encode(segments) if tokens is None else tokens
+        if len(encoded) != len(segments):
+            raise ValueError("one token sequence per segment expected")
         outputs = [""] * len(segments)
-        todo = [i for i, tokens in enumerate(encoded) if tokens]
+        todo = [i for i, sequence in enumerate(encoded) if sequence]
         for i in todo:
             if len(encoded[i]) > self.max_input_tokens:
                 raise TextTooLong(
@@ -180,34 +233,32 @@ class CTranslate2Translator:
                     tokens=len(encoded[i]),
                     limit=self.max_input_tokens,
                 )
-        for batch, _ in self._plan(todo, segments, encoded):
-            self._run_batch(batch, segments, encoded, outputs, segments[batch[0]].strict)
+        for batch in self._plan(todo, segments, encoded):
+            strict = segments[batch.indices[0]].strict
+            self._run_batch(batch.indices, segments, encoded, outputs, strict)
         return outputs
 
-    def plan_batches(self, segments: list[Segment]) -> list[tuple[list[int], float]]:
+    def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
         """The batches ``translate_segments(segments)`` would run, in order.
 
-        Each is a list of indices into ``segments`` with the share of the batch budget
-        it fills (0..1, more for a lone sentence longer than the budget). Blank
-        segments belong to no batch.
+        Blank segments belong to no batch.
         """
         encoded = self._encode(segments)
         return self._plan([i for i, t in enumerate(encoded) if t], segments, encoded)
 
     def _plan(
         self, todo: list[int], segments: list[Segment], encoded: list[list[str]]
-    ) -> list[tuple[list[int], float]]:
+    ) -> list[PlannedBatch]:
         # Similar lengths share a batch: little padding, and one decoding bound fits all.
         todo = sorted(todo, key=lambda i: len(encoded[i]))
-        plan: list[tuple[list[int], float]] = []
+        plan: list[PlannedBatch] = []
         for strict in (False, True):
             chosen = [i for i in todo if segments[i].strict == strict]
             beams = max(self.num_beams, STRICT_BEAMS) if strict else self.num_beams
             for batch in self._batches(chosen, encoded, beams):
                 width = max(len(encoded[i]) for i in batch)
-                plan.append(
-                    (batch, self.batch_cost(len(batch), width, beams) / self.max_batch_tokens)
-                )
+                fill = self.batch_cost(len(batch), width, beams) / self.max_batch_tokens
+                plan.append(PlannedBatch(batch, fill, [encoded[i] for i in batch]))
         return plan
 
     def _run_batch(
@@ -220,6 +271,7 @@ class CTranslate2Translator:
     ) -> None:
         prefixes = [self._target_prefix(segments[i].target) for i in batch]
         longest = max(len(encoded[i]) for i in batch)
+        started = time.perf_counter()
         results = self._translator.translate_batch(
             [encoded[i] for i in batch],
             target_prefix=prefixes if any(prefixes) else None,
@@ -236,7 +288,15 @@ class CTranslate2Translator:
             target_tokens += len(tokens)
             tokens = tokens[len(prefix or []) :][: self._max_length(len(encoded[i]))]
             outputs[i] = self._decode(tokens)
+        seconds = time.perf_counter() - started
         metrics.record_batch(len(batch), sum(len(encoded[i]) for i in batch), target_tokens)
+        log.debug(
+            "batch of %d rows, longest %d tokens, %d target tokens in %.3f s",
+            len(batch),
+            longest,
+            target_tokens,
+            seconds,
+        )
         release_free_memory()
 
     # Internals
@@ -258,22 +318,12 @@ class CTranslate2Translator:
         A sentence too long to share the budget with any other still gets a batch
         of its own: it was already checked against the model's input limit.
         """
-        batches: list[list[int]] = []
-        current: list[int] = []
-        width = 0
-        for i in order:
-            grown = max(width, len(encoded[i]))
-            if current and (
-                self.batch_cost(len(current) + 1, grown, beams) > self.max_batch_tokens
-                or len(current) >= MAX_BATCH_SENTENCES
-            ):
-                batches.append(current)
-                current, grown = [], len(encoded[i])
-            current.append(i)
-            width = grown
-        if current:
-            batches.append(current)
-        return batches
+        runs = cut_batches(
+            [len(encoded[i]) for i in order],
+            lambda rows, width: self.batch_cost(rows, width, beams),
+            self.max_batch_tokens,
+        )
+        return [[order[position] for position in run] for run in runs]
 
     def _encode(self, segments: list[Segment]) -> list[list[str]]:
         """Source tokens per segment (language and end tokens included); blank -> []."""
