@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.load import cpu_share, status_kib
 from worker.engines.ct2 import cut_batches
+from worker.memory import release_free_memory
 
 log = logging.getLogger("bench.engine")
 
@@ -107,6 +108,9 @@ def measure_raw(
     runs: list[dict[str, Any]] = []
     for kind, size, batches in plans:
         tokens = 0
+        # Hand back what the previous run freed, so that its pages do not count as this
+        # run's peak.
+        release_free_memory()
         _reset_peak()
         cpu, start = time.process_time(), time.perf_counter()
         for batch in batches:

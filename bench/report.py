@@ -31,7 +31,7 @@ def _proc_field(path: str, key: str) -> str | None:
 def machine() -> dict[str, Any]:
     """CPU, cores, memory and library versions of this machine, and the date."""
     memory = _proc_field("/proc/meminfo", "MemTotal")
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("ctranslate2", "torch", "transformers"):
         try:
             versions[package] = metadata.version(package)

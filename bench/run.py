@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -187,12 +188,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def results_stem(args: argparse.Namespace) -> str:
-    """``latest`` (``quick``) for a standard run; a partial or resized one gets its own name."""
+    """``latest`` (``quick``) for a standard run; a partial, resized or reconfigured one
+    gets its own name, so it never overwrites the standard figures."""
     stem = QUICK_CHECK.stem if args.quick else FULL.stem
     if args.only:
         stem += "-only-" + "-".join(sorted(set(args.only)))
     if args.articles:
         stem += f"-{args.articles}-articles"
+    for item in sorted(args.worker_env):
+        key, _, value = item.partition("=")
+        name = key.removeprefix("DRAGOMAN_").lower().replace("_", "-")
+        stem += "-" + re.sub(r"[^a-z0-9.-]+", "-", f"{name}-{value}".lower()).strip("-")
     return stem
 
 
