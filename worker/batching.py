@@ -4,10 +4,12 @@ Every job running in a worker process hands all its sentences (every field, ever
 target language) to the process's scheduler at once and waits on futures. One
 thread owns the engine and forms each engine call from the queues of all active
 jobs, round-robin, so a job that arrives while a long article is being translated
-gets its first sentences into the very next call instead of waiting for the whole
-other article. Within a job, sentences keep the order they were submitted in
-(target language by target language), so each language finishes, and is
-published, as early as possible.
+gets its first sentences into the next take instead of waiting for the whole
+other article: a take (up to ``max_batch_sentences``, several engine batches) stops
+between batches when a new job has arrived, and its rest is taken again together
+with the newcomer's share. Within a job, sentences are taken in the order they were
+submitted in (target language by target language), so each language finishes, and
+is published, as early as possible.
 
 An engine that can plan its batches (``plan_batches``: length-sorted, cut by its
 memory budget, with the source tokens it encoded) is handed them one at a time,
@@ -127,10 +129,22 @@ class BatchScheduler:
                 if self._closed:
                     return
                 taken = self._take()
-            for batch in self._plan(taken):
+            served = {key for key, _, _ in taken}
+            batches = self._plan(taken)
+            for index, batch in enumerate(batches):
                 with self._condition:
-                    for _, _, future in batch.requests:
-                        self._carried.pop(id(future), None)
+                    newcomer = index > 0 and any(key not in served for key in self._queues)
+                    if not newcomer:
+                        for _, _, future in batch.requests:
+                            self._carried.pop(id(future), None)
+                if newcomer:
+                    # A job arrived since this take: the rest of the take goes back to
+                    # the heads of its jobs' queues, and the next take includes the
+                    # newcomer, which would otherwise wait for all of it.
+                    order = {id(r[2]): position for position, r in enumerate(taken)}
+                    rest = [r for b in batches[index:] for r in b.requests]
+                    self._put_back(sorted(rest, key=lambda r: order[id(r[2])]), carry=False)
+                    break
                 running = [r[2].set_running_or_notify_cancel() for r in batch.requests]
                 if all(running):
                     self._translate(batch)
@@ -162,8 +176,11 @@ class BatchScheduler:
                 self._put_back(last)
         return batches
 
-    def _put_back(self, requests: list[Request]) -> None:
-        """Return ``requests`` to the head of their jobs' queues, in their order."""
+    def _put_back(self, requests: list[Request], *, carry: bool = True) -> None:
+        """Return ``requests`` to the head of their jobs' queues, in their order.
+
+        ``carry`` counts it against each request's ``MAX_CARRIES``.
+        """
         with self._condition:
             if self._closed:
                 for _, _, future in requests:
@@ -172,8 +189,9 @@ class BatchScheduler:
             by_job: dict[str, list[Request]] = {}
             for request in requests:
                 by_job.setdefault(request[0], []).append(request)
-                ident = id(request[2])
-                self._carried[ident] = self._carried.get(ident, 0) + 1
+                if carry:
+                    ident = id(request[2])
+                    self._carried[ident] = self._carried.get(ident, 0) + 1
             for key, items in by_job.items():
                 queue = self._queues.setdefault(key, collections.deque())
                 queue.extendleft(reversed(items))

@@ -40,7 +40,12 @@ class WorkerContext:
         with self._lock:
             scheduler = self._schedulers.get(id(translator))
             if scheduler is None or scheduler.translator is not translator:
-                scheduler = BatchScheduler(translator, self.settings.translation_batch_size)
+                pool = self.settings.translation_batch_size
+                if getattr(translator, "plan_batches", None) is None:
+                    # The engine runs a take as one call: take no more than a call runs,
+                    # so that a new job's sentences are in the next one.
+                    pool = min(pool, getattr(translator, "batch_size", pool))
+                scheduler = BatchScheduler(translator, pool)
                 self._schedulers[id(translator)] = scheduler
             return scheduler
 

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from service.db import Database
 from service.errors import TextTooLong
+from tests.conftest import make_settings
 from worker.batching import BatchScheduler
+from worker.context import WorkerContext
 from worker.engines.base import Segment
 from worker.engines.ct2 import CTranslate2Translator, PlannedBatch
 
@@ -23,6 +26,7 @@ class Recording:
         self.calls: list[list[Segment]] = []
         self.pre_encoded: list[bool] = []  # per call: did the scheduler hand over tokens?
         self.gate = gate
+        self.entered = threading.Event()  # set when the first engine call starts
 
     def languages(self) -> list[str]:
         return self.inner.languages()
@@ -42,6 +46,7 @@ class Recording:
     def translate_segments(
         self, segments: list[Segment], tokens: list[list[str]] | None = None
     ) -> list[str]:
+        self.entered.set()
         if self.gate is not None:
             self.gate.wait(10)
         self.calls.append(list(segments))
@@ -156,3 +161,48 @@ def test_a_nearly_empty_last_batch_waits_for_the_next_sentences(tiny_nllb_ct2_di
     # takes of four would run 3+1, 3+1 without carrying; the lone sentences wait and join
     assert sum(sizes) == 8 and max(sizes) <= 3
     assert len(sizes) == 3, sizes
+
+
+def test_a_job_arriving_mid_take_is_in_the_next_batch(tiny_nllb_ct2_dir: Path) -> None:
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    long_texts = sentences("L", 24)
+    short_texts = [f"Talks resumed {i}." for i in range(3)]
+    long_widths = engine.count_tokens(long_texts, "en")
+    assert max(engine.count_tokens(short_texts, "en")) < min(long_widths)
+    # four sentences per batch: the first take (all 24) plans six batches
+    engine.max_batch_tokens = engine.batch_cost(4, max(long_widths))
+    gate = threading.Event()
+    recording = Recording(engine, gate)
+    scheduler = BatchScheduler(recording, max_batch_sentences=64)  # type: ignore[arg-type]
+    try:
+        long_job = scheduler.submit("long", [Segment(t, "en", "fa") for t in long_texts])
+        assert recording.entered.wait(30)  # the first batch of the long job is running
+        short_job = scheduler.submit("short", [Segment(t, "en", "az") for t in short_texts])
+        gate.set()
+        assert all(f.result(timeout=60) for f in short_job + long_job)
+    finally:
+        scheduler.close()
+    calls_with_short = [
+        i for i, call in enumerate(recording.calls) if any(s.target == "az" for s in call)
+    ]
+    # without stopping the take, the newcomer would wait for all six batches
+    assert calls_with_short == [1], [len(call) for call in recording.calls]
+    assert sum(len(call) for call in recording.calls) == 27  # nothing lost or run twice
+
+
+def test_a_take_is_one_call_of_an_engine_that_does_not_plan(
+    tmp_path: Path, engine: CTranslate2Translator
+) -> None:
+    """An engine without ``plan_batches`` runs a take at once: the take is its batch size."""
+
+    class OneCall(Recording):
+        plan_batches = None  # type: ignore[assignment]
+        batch_size = 32
+
+    settings = make_settings(tmp_path, translation_batch_size=128)
+    ctx = WorkerContext(settings=settings, db=Database(settings.effective_database_url), pid=0)
+    try:
+        assert ctx.scheduler(OneCall(engine)).max_batch_sentences == 32  # type: ignore[arg-type]
+        assert ctx.scheduler(engine).max_batch_sentences == 128
+    finally:
+        ctx.close()
