@@ -130,6 +130,7 @@ class BatchScheduler:
                     return
                 taken = self._take()
             served = {key for key, _, _ in taken}
+            log.debug("took %d sentences of %d jobs", len(taken), len(served))
             batches = self._plan(taken)
             for index, batch in enumerate(batches):
                 with self._condition:
@@ -143,6 +144,7 @@ class BatchScheduler:
                     # newcomer, which would otherwise wait for all of it.
                     order = {id(r[2]): position for position, r in enumerate(taken)}
                     rest = [r for b in batches[index:] for r in b.requests]
+                    log.debug("new job: %d sentences of the take go back to be retaken", len(rest))
                     self._put_back(sorted(rest, key=lambda r: order[id(r[2])]), carry=False)
                     break
                 running = [r[2].set_running_or_notify_cancel() for r in batch.requests]
