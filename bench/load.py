@@ -8,11 +8,19 @@ were measured on an otherwise idle machine.
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit``, so that a stopped benchmark stops the API and
+    worker it started (they would go on working and skew whatever runs next)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def _children() -> dict[int, list[int]]:

@@ -19,7 +19,6 @@ import argparse
 import logging
 import os
 import re
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 
 from bench import report
 from bench.articles import BenchArticle, build_articles
+from bench.load import exit_on_sigterm
 from bench.model import NLLB_600M, QUICK, ModelShape, ensure_model, parameter_count
 
 log = logging.getLogger("bench")
@@ -205,9 +205,7 @@ def results_stem(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    # A benchmark stopped with SIGTERM must stop its API and worker too (they would go
-    # on translating and skew whatever runs next): exit through the cleanup code.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    exit_on_sigterm()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
     # Never reach the Hugging Face Hub: every model here is built locally.

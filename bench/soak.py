@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import report
 from bench.e2e import FINISHED, Service, read_counters
-from bench.load import process_tree, status_kib
+from bench.load import exit_on_sigterm, process_tree, status_kib
 from bench.model import ensure_model
 from bench.run import FULL, QUICK_CHECK
 
@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=50, help="jobs before growth is measured")
     parser.add_argument("--quick", action="store_true", help="tiny model (pipeline check)")
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     result = soak(args.jobs, args.in_flight, args.warmup, args.quick)
