@@ -45,6 +45,7 @@ class Batch:
 
     requests: list[Request]
     tokens: list[list[str]] | None = None
+    blank: bool = False  # blank texts only: answered without decoding
 
 
 class BatchScheduler:
@@ -132,9 +133,10 @@ class BatchScheduler:
             served = {key for key, _, _ in taken}
             log.debug("took %d sentences of %d jobs", len(taken), len(served))
             batches = self._plan(taken)
+            decoded = False  # a take always decodes one batch before it can be interrupted
             for index, batch in enumerate(batches):
                 with self._condition:
-                    newcomer = index > 0 and any(key not in served for key in self._queues)
+                    newcomer = decoded and any(key not in served for key in self._queues)
                     if not newcomer:
                         for _, _, future in batch.requests:
                             self._carried.pop(id(future), None)
@@ -147,6 +149,7 @@ class BatchScheduler:
                     log.debug("new job: %d sentences of the take go back to be retaken", len(rest))
                     self._put_back(sorted(rest, key=lambda r: order[id(r[2])]), carry=False)
                     break
+                decoded = decoded or not batch.blank
                 running = [r[2].set_running_or_notify_cancel() for r in batch.requests]
                 if all(running):
                     self._translate(batch)
@@ -170,7 +173,7 @@ class BatchScheduler:
         planned = {i for p in plan for i in p.indices}
         blank = [request for i, request in enumerate(taken) if i not in planned]
         if blank:
-            batches.insert(0, Batch(blank))  # the engine answers blank text without decoding
+            batches.insert(0, Batch(blank, blank=True))
         if len(plan) > 1 and plan[-1].fill < CARRY_BELOW:
             last = batches[-1].requests
             if all(self._carried.get(id(f), 0) < MAX_CARRIES for _, _, f in last):

@@ -206,3 +206,30 @@ def test_a_take_is_one_call_of_an_engine_that_does_not_plan(
         assert ctx.scheduler(engine).max_batch_sentences == 128
     finally:
         ctx.close()
+
+
+def test_a_take_decodes_one_batch_before_a_newcomer_can_interrupt_it(
+    tiny_nllb_ct2_dir: Path,
+) -> None:
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    long_texts = sentences("L", 12)
+    engine.max_batch_tokens = engine.batch_cost(4, max(engine.count_tokens(long_texts, "en")))
+    gate = threading.Event()
+    recording = Recording(engine, gate)
+    scheduler = BatchScheduler(recording, max_batch_sentences=64)  # type: ignore[arg-type]
+    try:
+        # a blank text comes first, answered without decoding: not a batch that counts
+        long_job = scheduler.submit("long", [Segment(t, "en", "fa") for t in [" ", *long_texts]])
+        assert recording.entered.wait(30)
+        short_job = scheduler.submit("short", [Segment("Talks resumed.", "en", "az")])
+        gate.set()
+        assert all(f.result(timeout=60) is not None for f in long_job + short_job)
+    finally:
+        scheduler.close()
+    sizes = [len(call) for call in recording.calls]
+    calls_with_short = [
+        i for i, call in enumerate(recording.calls) if any(s.target == "az" for s in call)
+    ]
+    # call 0: the blank text; call 1: the long job's first batch; then the newcomer
+    assert calls_with_short == [2], sizes
+    assert sum(sizes) == 14
