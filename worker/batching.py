@@ -47,6 +47,14 @@ class Batch:
     tokens: list[list[str]] | None = None
     blank: bool = False  # blank texts only: answered without decoding
 
+    def keep(self, flags: list[bool]) -> Batch:
+        """The requests (and their tokens) whose flag is set."""
+        tokens = self.tokens
+        if tokens is not None:
+            tokens = [t for t, keep in zip(tokens, flags, strict=True) if keep]
+        requests = [r for r, keep in zip(self.requests, flags, strict=True) if keep]
+        return Batch(requests, tokens, self.blank)
+
 
 class BatchScheduler:
     """Feeds one translator from many jobs' queues.
@@ -151,14 +159,8 @@ class BatchScheduler:
                     break
                 decoded = decoded or not batch.blank
                 running = [r[2].set_running_or_notify_cancel() for r in batch.requests]
-                if all(running):
-                    self._translate(batch)
-                elif any(running):
-                    live = [r for r, run in zip(batch.requests, running, strict=True) if run]
-                    tokens = batch.tokens
-                    if tokens is not None:
-                        tokens = [t for t, run in zip(tokens, running, strict=True) if run]
-                    self._translate(Batch(live, tokens))
+                if any(running):
+                    self._translate(batch if all(running) else batch.keep(running))
 
     def _plan(self, taken: list[Request]) -> list[Batch]:
         """The engine's batches for ``taken``; a nearly empty last one goes back to wait."""
