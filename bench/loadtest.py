@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from bench.load import exit_on_sigterm
 from tests.fixtures.procs import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -347,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
     parser.add_argument("--out", type=Path, default=RESULTS / "loadtest")
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     result = run(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
