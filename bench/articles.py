@@ -1,7 +1,7 @@
 """Deterministic news-like English articles for the benchmark.
 
 Sentences come from the test corpus (``tests/fixtures/corpus/en.txt``), the sample
-article and, when the samples folder is present, the English side of TICO-19 (its
+article and the English side of TICO-19 (``samples/``; its
 written, capitalised sentences; the transcribed doctor-patient dialogues are left
 out). Every sentence is used at most once across all articles, so no translation
 can be answered from a cache and the measured work is the same on every run.
@@ -9,7 +9,6 @@ can be answered from a cache and the measured work is the same on every run.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from collections.abc import Iterator
@@ -18,8 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_EN = REPO / "tests" / "fixtures" / "corpus" / "en.txt"
-# The samples live beside the checkout, as for the tests.
-SAMPLES = Path(os.environ.get("DRAGOMAN_SAMPLES_DIR", REPO.parent / "shared" / "samples"))
+SAMPLES = REPO / "samples"
 
 MIN_WORDS, MAX_WORDS = 8, 45
 TITLE_MAX_WORDS = 14

@@ -23,13 +23,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "DRAGOMAN_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("DRAGOMAN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-# The project's sample articles live in shared/samples beside the checkout.
-SAMPLES = Path(
-    os.environ.get(
-        "DRAGOMAN_SAMPLES_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "samples"
-    )
-)
+# The sample texts ship with the repository (samples/README.md says what each is).
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SAMPLE_ARTICLE = SAMPLES / "nagorno-karabakh-2020-11-04.en.txt"
+TICO = SAMPLES / "tico19-en-fa"
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:

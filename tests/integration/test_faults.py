@@ -238,10 +238,13 @@ def _redis_up() -> bool:
         return False
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs a local redis-server")
 def test_redis_restart_loses_no_job(
     spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path, fresh_stores: str
 ) -> None:
+    if shutil.which("redis-server") is None and "DRAGOMAN_TEST_REDIS_START" not in os.environ:
+        pytest.fail(
+            "the fault tests restart Redis: install redis-server or set DRAGOMAN_TEST_REDIS_START"
+        )
     env = fault_env(tmp_path, tiny_nllb_ct2_dir, fresh_stores)
     api, base = start_api(spawn, env)
     waiting = [submit(base, None, SHORT) for _ in range(4)]
@@ -287,13 +290,11 @@ def postgres_stopped() -> Iterator[None]:
         )
 
 
-@pytest.mark.skipif(
-    shutil.which("pg_ctlcluster") is None or not os.path.isdir("/etc/postgresql"),
-    reason="needs a local PostgreSQL cluster",
-)
 def test_database_outage_loses_no_job(
     spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path, fresh_stores: str
 ) -> None:
+    if shutil.which("pg_ctlcluster") is None or not os.path.isdir("/etc/postgresql"):
+        pytest.fail("the fault tests stop and start PostgreSQL: they need a local cluster")
     env = fault_env(tmp_path, tiny_nllb_ct2_dir, fresh_stores, DRAGOMAN_TRANSLATION_BATCH_SIZE="8")
     api, base = start_api(spawn, env)
     worker = spawn("worker", ["worker", "--concurrency", "2"], env)
@@ -323,3 +324,62 @@ def test_database_outage_loses_no_job(
         assert 1 <= job["attempts"] <= 3
     # the worker's threads lived through it: its heartbeat is fresh again
     wait_ready(base, [api, worker], timeout=30)
+
+
+def test_sigterm_hands_running_jobs_back_and_exits_in_time(
+    spawn: Callable[..., Proc],
+    tmp_path: Path,
+    tiny_nllb_ct2_dir: Path,
+    fresh_stores: str,
+    receiver: tuple[str, list[tuple[dict[str, str], bytes]]],
+) -> None:
+    bound = 3.0
+    env = fault_env(
+        tmp_path,
+        tiny_nllb_ct2_dir,
+        fresh_stores,
+        DRAGOMAN_TRANSLATION_BATCH_SIZE="4",
+        DRAGOMAN_ALLOW_PRIVATE_CALLBACKS="true",
+        DRAGOMAN_WORKER_SHUTDOWN_SECONDS=str(bound),
+    )
+    api, base = start_api(spawn, env)
+    first = spawn("worker", ["worker", "--concurrency", "2"], env)
+    wait_ready(base, [api, first])
+    title, body = article()
+    url, received = receiver
+    job_id = submit(base, title, body, callback_url=url)
+    wait_until(
+        lambda: (
+            (j := get_job(base, job_id))["status"] == "running"
+            and 0 < j["progress"]["done"] < j["progress"]["total"]
+        ),
+        120,
+        "the job to be halfway",
+        [api, first],
+    )
+    started = time.monotonic()
+    first.popen.send_signal(signal.SIGTERM)  # what a deploy or `docker stop` does
+    first.popen.wait(timeout=bound + 10)
+    took = time.monotonic() - started
+    assert took <= bound + 2, f"the worker took {took:.1f}s to stop"
+    log = first.log.read_text()
+    assert "handed back to the queue (worker stopping)" in log
+    handed_back = get_job(base, job_id)
+    assert handed_back["status"] == "queued", handed_back["status"]
+    assert handed_back["attempts"] == 0  # a hand-back is not a failed try
+
+    second = spawn("worker", ["worker", "--concurrency", "1"], env)
+    done = wait_job(base, job_id, [api, second], timeout=180)
+    assert_complete(done, body, fresh_stores)
+    assert done["attempts"] == 1
+    # finished once: one webhook, one delivery
+    wait_until(lambda: received, 30, "the webhook", [api, second])
+    time.sleep(1)
+    assert len(received) == 1
+    engine = create_engine(fresh_stores)
+    with engine.connect() as connection:
+        attempts, handbacks = connection.execute(
+            text("SELECT attempts, handbacks FROM jobs WHERE id = :id"), {"id": job_id}
+        ).one()
+    engine.dispose()
+    assert (attempts, handbacks) == (2, 1)

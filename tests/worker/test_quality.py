@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import TICO
 from worker.quality import (
     Flag,
     check_translation,
@@ -26,8 +26,6 @@ from worker.quality import (
 )
 
 ZWNJ = "\u200c"
-TICO = Path("/work/shared/samples/tico19-en-fa")
-needs_tico = pytest.mark.skipif(not TICO.is_dir(), reason="TICO-19 sample not present")
 
 
 def _tico(lines: int = 200) -> list[tuple[str, str]]:
@@ -268,7 +266,6 @@ def _zwnj_positions(text: str) -> set[int]:
     return positions
 
 
-@needs_tico
 def test_zwnj_restoration_precision_on_tico19() -> None:
     """Strip ZWNJ from real Persian and restore it; insertions must be right.
 
@@ -317,7 +314,6 @@ def test_good_translations_raise_no_flags(
     assert check_translation(source, output, source_lang, target_lang) == []
 
 
-@needs_tico
 def test_no_flags_on_real_tico19_pairs() -> None:
     """200 human en-fa pairs: flags fire only where the human text really differs."""
     fired: dict[str, int] = {}
