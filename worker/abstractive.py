@@ -55,14 +55,18 @@ class TransformersSummarizer:
     def __init__(
         self, name_or_path: str, device: str = "cpu", max_summary_tokens: int = 200
     ) -> None:
+        from worker.engines.libraries import import_libraries, model_loading
+
+        import_libraries("transformers")
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         self.model_name = name_or_path
         self.device = device
         try:
-            self.tokenizer: Any = AutoTokenizer.from_pretrained(name_or_path)
-            self.model: Any = AutoModelForSeq2SeqLM.from_pretrained(name_or_path)
-            self.model.to(device)
+            with model_loading:
+                self.tokenizer: Any = AutoTokenizer.from_pretrained(name_or_path)
+                self.model: Any = AutoModelForSeq2SeqLM.from_pretrained(name_or_path)
+                self.model.to(device)
         except Exception as exc:  # hub, file-system and format errors alike
             raise _unavailable(name_or_path, exc) from exc
         self.model.eval()

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from worker.engines.libraries import import_libraries, model_loading
+
 # Tokenizer files of the supported families; whichever exist are copied.
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -65,6 +67,7 @@ def convert_to_ctranslate2(
             ``float16``, ``float32``...
         metadata: Extra facts to record in ``dragoman.json`` (source id, licence...).
     """
+    import_libraries("transformers", "ctranslate2")
     import ctranslate2.converters
 
     _register_m2m100_vocabulary_fix()
@@ -75,7 +78,8 @@ def convert_to_ctranslate2(
     with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}-") as tmp:
         staging = Path(tmp) / "model"
         converter = ctranslate2.converters.TransformersConverter(str(source), copy_files=copy)
-        converter.convert(str(staging), quantization=quantization, force=True)
+        with model_loading:  # the converter loads the checkpoint with transformers
+            converter.convert(str(staging), quantization=quantization, force=True)
         config = json.loads((source / "config.json").read_text(encoding="utf-8"))
         facts = {
             "format": "ctranslate2",

@@ -29,6 +29,7 @@ from worker.engines.base import (
 )
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
 from worker.engines.hf import _load_errors
+from worker.engines.libraries import import_libraries
 from worker.engines.spm import SentencePieceCodec
 from worker.memory import release_free_memory
 
@@ -143,6 +144,7 @@ class CTranslate2Translator:
         )
 
     def _load(self, name: str, device: str) -> tuple[Any, SentencePieceCodec]:
+        import_libraries("ctranslate2")
         import ctranslate2
 
         path = Path(name).expanduser()

@@ -12,10 +12,12 @@ from functools import lru_cache
 
 from worker import metrics
 from worker.engines.base import Segment
+from worker.engines.libraries import import_libraries
 
 
 @lru_cache(maxsize=1)
 def _languages() -> tuple[str, ...]:
+    import_libraries("transformers")
     from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
 
     from worker.engines.languages import nllb_language_map

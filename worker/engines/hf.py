@@ -33,6 +33,7 @@ from worker.engines.languages import (
     marian_language_map,
     nllb_language_map,
 )
+from worker.engines.libraries import import_libraries, model_loading
 
 if TYPE_CHECKING:
     import torch
@@ -147,6 +148,7 @@ def model_languages(name: str) -> list[str]:
     Raises:
         ModelUnavailable: The model's files are not on this machine and cannot be fetched.
     """
+    import_libraries("transformers")
     from transformers import AutoConfig, AutoTokenizer
 
     local = _looks_like_path(name) or Path(name).expanduser().is_dir()
@@ -154,8 +156,9 @@ def model_languages(name: str) -> list[str]:
     if local and not Path(source).is_dir():
         raise _unavailable(name, local)
     try:
-        tokenizer = _from_pretrained(AutoTokenizer, source, local, False)
-        config = _from_pretrained(AutoConfig, source, local, False)
+        with model_loading:
+            tokenizer = _from_pretrained(AutoTokenizer, source, local, False)
+            config = _from_pretrained(AutoConfig, source, local, False)
         family = detect_family(config.model_type, tokenizer)
     except _load_errors() as exc:
         raise _unavailable(name, local, exc) from exc
@@ -206,7 +209,10 @@ class TransformersTranslator:
         self._tokenizer_lock = threading.Lock()
         # Strict retries change decoding settings for one call at a time.
         self._decoding_lock = threading.Lock()
-        self._tokenizer, self._model = self._load(name, device, dtype, threads, local_files_only)
+        with model_loading:
+            self._tokenizer, self._model = self._load(
+                name, device, dtype, threads, local_files_only
+            )
         self.family = detect_family(self._model.config.model_type, self._tokenizer)
         self.language_map = language_map_for(self.family, self._tokenizer)
         self.max_input_tokens = self._input_limit(max_input_tokens)
@@ -215,6 +221,7 @@ class TransformersTranslator:
     def _load(
         self, name: str, device: str, dtype: str, threads: int | None, local_only: bool
     ) -> tuple[Any, Any]:
+        import_libraries("transformers")
         import torch
         from transformers import AutoTokenizer
 

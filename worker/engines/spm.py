@@ -28,6 +28,7 @@ from worker.engines.languages import (
     marian_language_map,
     nllb_language_map,
 )
+from worker.engines.libraries import import_libraries
 
 _NO_LIMIT = 1_000_000
 EOS = "</s>"
@@ -74,6 +75,7 @@ class SentencePieceCodec:
     """Turns text into a model's source tokens and target tokens back into text."""
 
     def __init__(self, model_dir: Path) -> None:
+        import_libraries("ctranslate2")
         import sentencepiece
 
         config = read_json(model_dir / "tokenizer_config.json")
