@@ -20,7 +20,7 @@ from service.errors import (
 )
 from service.languages import AUTO, language_name, normalize_code, text_direction
 from service.limits import QUEUE_FULL_RETRY_AFTER, Limiter, QueueFull
-from service.models import Job, WebhookDelivery
+from service.models import Job, WebhookDelivery, WorkerRecord
 from service.queue import JobQueue
 from service.schemas import (
     ErrorInfo,
@@ -59,6 +59,36 @@ def supported_languages(db: Database, settings: Settings) -> list[str] | None:
         if worker.translation_model == settings.translation_model and worker.languages:
             known.update(worker.languages)
     return sorted(known) if known else None
+
+
+# A worker's model states, best first. Ready to queue jobs: the model is ready, or on its
+# way with its languages known (loading) or being downloaded (pulling).
+MODEL_STATES = ("ready", "available", "loading", "pulling", "pending", "unavailable")
+MODEL_ON_ITS_WAY = ("ready", "available", "loading", "pulling")
+
+
+def model_readiness(workers: Sequence[WorkerRecord], settings: Settings) -> dict[str, object]:
+    """The ``model`` check of ``/readyz``: where the live workers' model stands.
+
+    Ready when some worker has the configured model ready, or is pulling or loading it
+    (queued jobs wait for it); not ready when every worker reports it unavailable, and
+    then ``error`` says why.
+    """
+    mine = [w for w in workers if w.translation_model == settings.translation_model]
+    if not mine:
+        return {"ok": False, "status": "unknown", "model": settings.translation_model}
+    rank = {state: i for i, state in enumerate(MODEL_STATES)}
+    best = min(mine, key=lambda w: rank.get(w.model_status, len(rank)))
+    check: dict[str, object] = {
+        "ok": best.model_status in MODEL_ON_ITS_WAY,
+        "status": "ready" if best.model_status == "available" else best.model_status,
+        "model": settings.translation_model,
+    }
+    if best.model_info:
+        check.update(best.model_info)
+    if best.model_status == "unavailable":
+        check["error"] = best.model_error
+    return check
 
 
 def describe_languages(codes: list[str]) -> list[LanguageOut]:
@@ -249,7 +279,7 @@ def job_out(job: Job, deliveries: Sequence[WebhookDelivery] = ()) -> JobOut:
         if job.error_code
         else None,
         analysis=job.analysis,
-        attempts=job.attempts,
+        attempts=job.attempts - (job.handbacks or 0),
         model=job.model,
         webhook=_webhook_out(job, deliveries),
         created_at=job.created_at,

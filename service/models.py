@@ -62,6 +62,8 @@ class Job(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts a stopping worker handed back unfinished: claims that do not count as tries.
+    handbacks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     model: Mapped[str | None] = mapped_column(String(512))
     analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     worker: Mapped[str | None] = mapped_column(String(255))
@@ -115,6 +117,7 @@ class WorkerRecord(Base):
     languages: Mapped[list[str] | None] = mapped_column(JSON)
     model_status: Mapped[str] = mapped_column(String(16), default="unknown")
     model_error: Mapped[str | None] = mapped_column(Text)
+    model_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

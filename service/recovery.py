@@ -100,15 +100,19 @@ def requeue_abandoned(
         Job.started_at < now - dt.timedelta(seconds=hard_limit),
     )
     rows = session.execute(
-        select(Job.id, Job.attempts).where(Job.status == JobStatus.RUNNING, abandoned)
+        select(Job.id, Job.attempts, Job.handbacks).where(
+            Job.status == JobStatus.RUNNING, abandoned
+        )
     ).all()
     requeued: list[str] = []
     failed: list[str] = []
-    for job_id, attempts in rows:
+    for job_id, attempts, handbacks in rows:
         # The attempt count fences this update: a job re-claimed meanwhile is left alone.
         same = and_(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.attempts == attempts)
-        if attempts >= max_attempts:
-            if _fail(session, same, now, attempts):
+        # Attempts handed back by a stopping worker are not failures.
+        tries = attempts - (handbacks or 0)
+        if tries >= max_attempts:
+            if _fail(session, same, now, tries):
                 failed.append(job_id)
             continue
         result = session.execute(

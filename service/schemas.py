@@ -175,7 +175,9 @@ class JobOut(BaseModel):
         description="paragraph_languages (code and confidence per paragraph), mixed, "
         "split_segments (sentences over the model's input limit, translated in pieces)",
     )
-    attempts: int
+    attempts: int = Field(
+        description="Tries at the job; a try handed back by a stopping worker is not counted."
+    )
     model: str | None
     webhook: WebhookOut | None = None
     created_at: dt.datetime

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         "time).",
     )
     translation_beams: int = Field(default=1, ge=1, le=16)
+    auto_pull: bool = Field(
+        default=True,
+        description="A worker whose model is a Hugging Face id not yet in the model store "
+        "pulls and converts it once at start (never with HF_HUB_OFFLINE=1).",
+    )
 
     max_text_chars: int = Field(default=100_000, ge=1)
     max_target_languages: int = Field(default=10, ge=1)
@@ -96,6 +101,13 @@ class Settings(BaseSettings):
     )
     worker_pool: Literal["threads", "prefork", "solo"] = "threads"
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    worker_shutdown_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="On SIGTERM a worker hands its running jobs back to the queue and exits "
+        "within this many seconds.",
+    )
     worker_stale_seconds: float = Field(default=30.0, gt=0)
     reaper_seconds: float = Field(
         default=15.0,

@@ -297,6 +297,29 @@ def claim_job(
         return session.get(Job, job_id, populate_existing=True)
 
 
+def hand_back_job(db: Database, job_id: str, *, attempt: int) -> bool:
+    """Put a job that attempt ``attempt`` holds back to ``queued`` (its worker is stopping).
+
+    The attempt does not count against the job's attempts: ``handbacks`` records it.
+    The caller sends the job's message again once this has committed.
+    """
+    with db.session() as session:
+        now = utcnow()
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.attempts == attempt)
+            .values(
+                status=JobStatus.QUEUED,
+                worker=None,
+                handbacks=Job.handbacks + 1,
+                dispatched_at=now,
+                updated_at=now,
+            )
+        )
+        session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def still_running(db: Database, job_id: str, attempt: int) -> bool:
     """Whether attempt ``attempt`` still owns the job (not cancelled, not taken over)."""
     with db.session() as session:
@@ -445,6 +468,7 @@ def record_heartbeat(
     languages: list[str] | None,
     model_status: str,
     model_error: str | None,
+    model_info: dict[str, Any] | None = None,
 ) -> None:
     with db.session() as session:
         worker = session.get(WorkerRecord, name)
@@ -457,6 +481,7 @@ def record_heartbeat(
         worker.languages = languages
         worker.model_status = model_status
         worker.model_error = model_error
+        worker.model_info = model_info
         worker.last_seen = now
         session.commit()
 

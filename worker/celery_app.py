@@ -1,8 +1,11 @@
 """The Celery application the workers run.
 
 Start it with ``dragoman worker`` (or ``celery -A worker.celery_app worker``).
-Nothing heavy happens at import: models load on the first job of each pool
-process, and the heartbeat thread starts once the worker is ready.
+Nothing heavy happens at import. Before the pool starts, the engine libraries are
+imported once (in the main thread, so no two threads race through transformers'
+lazy imports); once the worker is up, the model is pulled if needed and loaded in
+the background while the heartbeat reports its state. On SIGTERM running jobs are
+handed back to the queue and the worker exits within ``worker_shutdown_seconds``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,13 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+    worker_shutting_down,
+)
 
 from service.db import upgrade_database
 from service.queue import celery_config
@@ -35,23 +44,54 @@ _heartbeat: Any = None
 _reaper: Any = None
 
 
+@worker_init.connect
+def _before_pool(**_: Any) -> None:
+    from worker.engines.libraries import import_libraries
+    from worker.runtime import model
+    from worker.translation import libraries_for
+
+    settings = get_settings()
+    import_libraries(*libraries_for(settings))
+    if settings.worker_pool == "prefork":
+        # Pool processes are forked next: pull (if needed) before, so each finds the
+        # model installed, and load in each of them.
+        loader = model.ModelLoader(settings, load=False)
+        loader.run()
+        model.install(loader)
+
+
 @worker_process_init.connect
 def _fresh_process(**_: Any) -> None:
     from worker import context
+    from worker.runtime import lifecycle, model
 
     context.reset()
+    lifecycle.reset_drain()
+    loader = model.ModelLoader(get_settings(), pull=False)
+    model.install(loader)
+    loader.start()
 
 
 @worker_ready.connect
-def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+def _start_threads(sender: Any = None, **_: Any) -> None:
     global _heartbeat
     from worker import metrics
     from worker.heartbeat import Heartbeat
+    from worker.runtime import model
 
     settings = get_settings()
     metrics.serve(settings.metrics_port)
-    _heartbeat = Heartbeat(settings)
+    loader = model.current()
+    start = loader is None or settings.worker_pool != "prefork"
+    if start:
+        loader = model.ModelLoader(settings)
+        model.install(loader)
+    assert loader is not None
+    _heartbeat = Heartbeat(settings, loader.report)
+    loader.on_change = _heartbeat.wake
     _heartbeat.start()
+    if start:
+        loader.start()
     _start_reaper(settings)
 
 
@@ -64,12 +104,19 @@ def _start_reaper(settings: Any) -> None:
         _reaper.start()
 
 
+@worker_shutting_down.connect
+def _drain(**_: Any) -> None:
+    from worker.runtime import lifecycle
+
+    lifecycle.begin_drain(get_settings().worker_shutdown_seconds)
+
+
 @worker_shutdown.connect
-def _stop_heartbeat(**_: Any) -> None:
+def _stop_threads(**_: Any) -> None:
     if _reaper is not None:
-        _reaper.stop()
+        _reaper.stop(timeout=1)
     if _heartbeat is not None:
-        _heartbeat.stop()
+        _heartbeat.stop(timeout=2)
 
 
 def prepare() -> None:

@@ -78,23 +78,35 @@ def serve(
         f"broker: {settings.broker_url or 'embedded (' + str(settings.broker_folder) + ')'}  "
         f"model: {settings.translation_model}"
     )
+    from worker.runtime import lifecycle
+
+    # A SIGTERM (a process manager, a container runtime) stops us as Ctrl-C does, so the
+    # worker is stopped below; uvicorn passes it on here once the API has shut down.
+    signal.signal(signal.SIGTERM, _interrupt)
     worker = subprocess.Popen(
         [sys.executable, "-m", "worker.cli", "worker", "--loglevel", loglevel]
         + (["--concurrency", str(concurrency)] if concurrency else []),
+        env={**os.environ, lifecycle.PARENT_PID_ENV: str(os.getpid())},
         start_new_session=True,  # Ctrl-C reaches it through us, once, for a clean shutdown
+        preexec_fn=lifecycle.die_with_parent,  # and it ends with us, however we end
     )
     try:
         _run_api(host, port, loglevel)
     finally:
-        _stop(worker)
+        _stop(worker, settings.worker_shutdown_seconds + 5)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(process: subprocess.Popen[bytes], timeout: float) -> None:
     if process.poll() is not None:
         return
-    process.send_signal(signal.SIGTERM)  # Celery's warm shutdown: finish the current task
+    # Warm shutdown: running jobs go back to the queue, the worker exits within its bound.
+    process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=60)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -142,9 +154,17 @@ def worker(
     """Run only a Celery worker (add more on other machines to scale out)."""
     from worker.celery_app import app as celery_app
     from worker.celery_app import prepare
+    from worker.runtime import lifecycle
 
+    lifecycle.watch_parent(lifecycle.parent_from_env())
     prepare()
-    celery_app.worker_main(_worker_argv(concurrency, loglevel, pool))
+    code = 0
+    try:
+        celery_app.worker_main(_worker_argv(concurrency, loglevel, pool))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    # Running jobs were handed back; an engine batch may still run in a native thread.
+    lifecycle.end_process(code)
 
 
 @app.command()

@@ -14,8 +14,11 @@ hidden folders are never listed as models.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +34,8 @@ from worker.engines.convert import (
 
 if TYPE_CHECKING:
     from huggingface_hub.hf_api import ModelInfo
+
+log = logging.getLogger("dragoman.models")
 
 # CTranslate2's weight types (ctranslate2.specs.model_spec.ACCEPTED_MODEL_TYPES); checked
 # before downloading so a typo does not cost a multi-gigabyte download.
@@ -125,16 +130,23 @@ def pull(
     *,
     revision: str | None = None,
     quantization: str = "int8",
-    progress: bool = True,
+    progress: bool | str = True,
+    if_missing: bool = False,
 ) -> InstalledModel:
     """Download Hub model ``name``, convert it to CTranslate2 and install it in the store.
+
+    One pull of a model at a time per store, across processes: a second caller waits
+    for the first and then finds the model installed.
 
     Args:
         name: Hugging Face model id, e.g. ``facebook/nllb-200-distilled-600M``.
         models_dir: The store (``settings.effective_models_dir``).
         revision: Branch, tag or commit to pull; the default branch if None.
         quantization: CTranslate2 weight type (``int8`` suits CPUs).
-        progress: Show download progress bars (on a terminal).
+        progress: True shows progress bars (on a terminal), False nothing, ``"log"``
+            progress lines in the log (for a service whose output is not a terminal).
+        if_missing: Keep a model already installed under that name (what a worker
+            pulling at start wants); otherwise pull again and replace it.
 
     Raises:
         InvalidInput: ``name`` is not a model id or ``quantization`` is unknown.
@@ -148,13 +160,40 @@ def pull(
             quantization=quantization,
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
+    with _pull_lock(destination):
+        if if_missing and is_ctranslate2_dir(destination):
+            return _describe(destination)
+        return _pull(name, destination, revision, quantization, progress)
+
+
+def _pull_lock(destination: Path) -> Any:
+    from filelock import FileLock
+
+    locks = destination.parent / ".locks"
+    locks.mkdir(exist_ok=True)
+    return FileLock(str(locks / f"{destination.name}.lock"))
+
+
+def _pull(
+    name: str, destination: Path, revision: str | None, quantization: str, progress: bool | str
+) -> InstalledModel:
     with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".pull-") as tmp:
-        checkpoint = Path(tmp) / "checkpoint"
-        info = _download(name, revision, checkpoint, Path(tmp) / "cache", progress)
+        cached = cached_checkpoint(name, revision)
+        info: ModelInfo | None = None
+        sha: str | None
+        if cached is not None:
+            # Already in the local Hugging Face cache (`huggingface-cli download`): convert
+            # it from there, without a download.
+            checkpoint, sha = cached, cached.name  # snapshots/<commit>
+            log.info("converting %s from the local Hugging Face cache (%s)", name, checkpoint)
+        else:
+            checkpoint = Path(tmp) / "checkpoint"
+            info = _download(name, revision, checkpoint, Path(tmp) / "cache", progress)
+            sha = info.sha
         languages = _languages(name, checkpoint)
         metadata = {
             "source": name,
-            "revision": info.sha,
+            "revision": sha,
             "licence": _licence(checkpoint, info),
             "languages": languages,
             "pulled_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -172,8 +211,29 @@ def pull(
     return _describe(destination)
 
 
+def cached_checkpoint(name: str, revision: str | None = None) -> Path | None:
+    """The snapshot folder of Hub model ``name`` in the local Hugging Face cache, if whole.
+
+    Whole means a config, weights (safetensors or ``pytorch_model.bin``) and tokenizer
+    files; looking never touches the network.
+    """
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = Path(str(snapshot_download(name, revision=revision, local_files_only=True)))
+    except (OSError, ValueError):  # not cached (LocalEntryNotFoundError), or a bad id
+        return None
+    names = {p.name for p in folder.iterdir()}
+    weights = any(
+        n.endswith(".safetensors") or re.fullmatch(r"pytorch_model(-\d+-of-\d+)?\.bin", n)
+        for n in names
+    )
+    tokenizer = bool(names & set(TOKENIZER_FILES))
+    return folder if "config.json" in names and weights and tokenizer else None
+
+
 def _download(
-    name: str, revision: str | None, checkpoint: Path, cache: Path, progress: bool
+    name: str, revision: str | None, checkpoint: Path, cache: Path, progress: bool | str
 ) -> ModelInfo:
     """Fetch the checkpoint's files into ``checkpoint``; the Hub's answer about the model."""
     from huggingface_hub import HfApi, snapshot_download
@@ -189,7 +249,7 @@ def _download(
             local_dir=checkpoint,
             cache_dir=cache,
             allow_patterns=files,
-            tqdm_class=None if progress else _quiet_tqdm(),
+            tqdm_class=_progress_class(name, progress),
         )
     except _hub_errors() as exc:
         raise _hub_unavailable(name, revision, exc) from exc
@@ -234,7 +294,7 @@ def _languages(name: str, checkpoint: Path) -> list[str]:
         ) from exc
 
 
-def _licence(checkpoint: Path, info: ModelInfo) -> str | None:
+def _licence(checkpoint: Path, info: ModelInfo | None) -> str | None:
     """The licence in the model card's front matter, else the Hub's card data."""
     from huggingface_hub.repocard import metadata_load
 
@@ -245,7 +305,7 @@ def _licence(checkpoint: Path, info: ModelInfo) -> str | None:
             card = metadata_load(readme) or {}
         except ValueError:  # malformed YAML front matter: fall back to the Hub's view
             card = {}
-    if not card and info.card_data is not None:
+    if not card and info is not None and info.card_data is not None:
         card = info.card_data.to_dict()
     licence = card.get("license")
     if licence == "other" and card.get("license_name"):
@@ -315,6 +375,67 @@ def _first_line(exc: BaseException, limit: int = 200) -> str:
     lines = str(exc).strip().splitlines()
     line = lines[0] if lines else type(exc).__name__
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _progress_class(name: str, progress: bool | str) -> type[Any] | None:
+    if progress == "log":
+        return _logging_tqdm(name)
+    return None if progress else _quiet_tqdm()
+
+
+def _logging_tqdm(name: str) -> type[Any]:
+    from huggingface_hub.utils import tqdm
+
+    class LoggingTqdm(tqdm):
+        """huggingface_hub's progress bar as log lines: every 10% or 30 seconds."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+            self._label = str(kwargs.get("desc") or "")
+            self._count = 0.0
+            self._logged_share = -1
+            self._logged_at = 0.0
+
+        def update(self, n: float | None = 1) -> bool | None:
+            self._count += n or 0
+            total = self.total or 0
+            if total and self._label.startswith("Downloading bytes"):
+                share = int(100 * min(self._count / total, 1.0)) // 10 * 10
+                now = time.monotonic()
+                if share > self._logged_share or now - self._logged_at >= 30:
+                    self._logged_share, self._logged_at = share, now
+                    log.info("pulling %s: %d%% of %.1f MB downloaded", name, share, total / 1e6)
+            return None
+
+    return LoggingTqdm
+
+
+def needs_pull(name: str, backend: str, models_dir: Path, *, enabled: bool) -> bool:
+    """Whether a worker should pull ``name`` into the store before loading it.
+
+    Only a Hugging Face id (not a local folder) that is not installed yet, run by the
+    CTranslate2 engine (``auto`` or ``ctranslate2``), with pulling enabled, and either
+    the Hub allowed (not ``HF_HUB_OFFLINE``) or the checkpoint in the local cache.
+    """
+    if not enabled or backend not in ("auto", "ctranslate2"):
+        return False
+    if name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().exists():
+        return False
+    try:
+        store_path(models_dir, name)
+    except InvalidInput:
+        return False
+    if resolve(name, models_dir) is not None:
+        return False
+    return not _offline() or cached_checkpoint(name) is not None
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    from_env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return bool(constants.HF_HUB_OFFLINE) or from_env
 
 
 def _quiet_tqdm() -> type[Any]:

@@ -21,6 +21,7 @@ from worker.context import WORKER_ID, WorkerContext
 from worker.detect import DocumentDetection, detect_document
 from worker.engines.base import Summarizer
 from worker.registry import registry
+from worker.runtime import dispatch, lifecycle
 from worker.summarize import ExtractiveSummarizer, summary_length
 from worker.text import Document, normalize_text, segment_document, sentence_separator
 from worker.translation import Cancelled, Unit, translate_article
@@ -70,6 +71,10 @@ class Article:
 def run_job(ctx: WorkerContext, job_id: str) -> None:
     """Process one job from its stored row to its stored result."""
     settings = ctx.settings
+    if lifecycle.draining():
+        # Stopping: leave the job queued for another worker (or this one, restarted).
+        dispatch.send_job(job_id)
+        return
     job = store.claim_job(
         ctx.db,
         job_id,
@@ -91,6 +96,11 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
             deadline,
             article.analysis,
         )
+    except lifecycle.HandedBack:
+        if store.hand_back_job(ctx.db, job_id, attempt=job.attempts):
+            dispatch.send_job(job_id)
+            log.info("job %s: handed back to the queue (worker stopping)", job_id)
+        return
     except Cancelled:
         log.info("job %s: cancelled", job_id)
         metrics.JOBS.labels("cancelled").inc()

@@ -69,9 +69,9 @@ class Reaper(threading.Thread):
             if self._db is not None:
                 self._db.dispose()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
         self._stop_event.set()
-        self.join(timeout=10)
+        self.join(timeout=timeout)
 
     def sweep_safely(self) -> Sweep | None:
         """One pass; errors are logged, and the next pass tries again."""

@@ -27,6 +27,7 @@ from worker.cache import cache_key
 from worker.context import WorkerContext
 from worker.engines.base import Segment, Translator
 from worker.engines.convert import is_ctranslate2_dir
+from worker.engines.libraries import Group
 from worker.quality import (
     Flag,
     Protected,
@@ -39,6 +40,8 @@ from worker.quality import (
     split_long_sentence,
 )
 from worker.registry import registry
+from worker.runtime import lifecycle
+from worker.runtime import model as model_loader
 
 log = logging.getLogger("dragoman.translation")
 
@@ -78,6 +81,22 @@ def resolve_model(settings: Any) -> tuple[str, str]:
     return name, "transformers" if backend == "auto" else backend
 
 
+def libraries_for(settings: Any) -> list[Group]:
+    """The library groups the configured models need (imported before the worker's threads)."""
+    from worker.model_store import needs_pull
+
+    _, backend = resolve_model(settings)
+    groups: set[Group] = {"ctranslate2"} if backend == "ctranslate2" else {"transformers"}
+    if settings.summary_model != "extractive" or needs_pull(
+        settings.translation_model,
+        settings.translation_backend,
+        settings.effective_models_dir,
+        enabled=settings.auto_pull,
+    ):
+        groups |= {"transformers", "ctranslate2"}  # a model conversion needs both
+    return sorted(groups)
+
+
 def model_languages(settings: Any) -> list[str]:
     """Languages of the configured model, read without loading its weights."""
     name, backend = resolve_model(settings)
@@ -94,8 +113,29 @@ def model_languages(settings: Any) -> list[str]:
     return hf.model_languages(name)
 
 
+def describe_engine(settings: Any) -> dict[str, Any]:
+    """Which engine runs the configured model, on what: for the heartbeat and ``/readyz``."""
+    name, backend = resolve_model(settings)
+    return {"engine": backend, "device": settings.device, "path": name}
+
+
 def load_translator(ctx: WorkerContext) -> Translator:
-    settings = ctx.settings
+    """The process's translator, once the worker's model loader has finished pulling it.
+
+    Raises:
+        ModelUnavailable: The model cannot be pulled or loaded on this machine.
+    """
+    loader = model_loader.current()
+    if loader is not None:
+        while not loader.wait(timeout=0.5):
+            if lifecycle.draining():
+                raise lifecycle.HandedBack
+        loader.check_pulled()
+    return load_model(ctx.settings)
+
+
+def load_model(settings: Any) -> Translator:
+    """Load (once per process, through the registry) the configured translation model."""
     name, backend = resolve_model(settings)
     options: dict[str, Any] = {"num_beams": settings.translation_beams}
     if backend == "ctranslate2":
@@ -335,6 +375,8 @@ def _collect(
             if done != reported and (all_done or now - last_progress >= PROGRESS_INTERVAL):
                 store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
                 reported, last_progress = done, now
+            if lifecycle.draining():
+                raise lifecycle.HandedBack
             if now - last_cancel_check >= CANCEL_CHECK_INTERVAL:
                 last_cancel_check = now
                 if not store.still_running(ctx.db, job.id, job.attempts):

@@ -27,6 +27,7 @@ from service.models import Job, WebhookDelivery, utcnow
 from service.settings import Settings
 from service.tenants import webhook_secret
 from service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_callback_url, sign_payload
+from worker.runtime import dispatch
 
 log = logging.getLogger("dragoman.webhooks")
 
@@ -78,16 +79,9 @@ def job_finished(db: Database, job_id: str, send: Callable[[str], None] | None =
     try:
         if not mark_pending(db, job_id):
             return
-        (send or _send)(job_id)
+        (send or dispatch.send_webhook)(job_id)
     except Exception as exc:  # the job's own outcome must not depend on this
         log.warning("job %s: webhook not queued yet: %s", job_id, _describe(exc))
-
-
-def _send(job_id: str) -> None:
-    from service.contract import QueueName, TaskName
-    from worker.celery_app import app
-
-    app.send_task(TaskName.DELIVER_WEBHOOK.value, args=[job_id], queue=QueueName.JOBS.value)
 
 
 def deliver(

@@ -105,7 +105,7 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "Not ready"}})
 def readyz(db: DatabaseDep, queue: QueueDep, settings: SettingsDep) -> JSONResponse:
-    """Ready when the database and broker are reachable and a worker is answering."""
+    """Ready when the database and broker are reachable and a worker can run the model."""
     checks: dict[str, dict[str, object]] = {}
     try:
         db.ping()
@@ -120,8 +120,10 @@ def readyz(db: DatabaseDep, queue: QueueDep, settings: SettingsDep) -> JSONRespo
     if checks["database"]["ok"]:
         workers = store.live_workers(db, stale_after=settings.worker_stale_seconds)
         checks["workers"] = {"ok": bool(workers), "count": len(workers)}
+        checks["model"] = jobs.model_readiness(workers, settings)
     else:
         checks["workers"] = {"ok": False, "count": 0}
+        checks["model"] = {"ok": False, "status": "unknown"}
     ready = all(check["ok"] for check in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks},

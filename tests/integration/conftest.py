@@ -24,6 +24,8 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
         return proc
 
     yield start
+    for proc in procs:  # all at once: each takes a moment to stop
+        proc.terminate()
     for proc in procs:
         proc.stop()
         # leftovers of a process group (pool children) must not outlive the test

@@ -157,10 +157,13 @@ def _partial_or_done(base: str, job_id: str) -> bool:
 
 
 def test_embedded_serve_survives_a_restart(
-    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_dir: Path
+    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path
 ) -> None:
-    """No Redis, no PostgreSQL: `dragoman serve` with SQLite and the filesystem broker."""
-    env = base_env(tmp_path / "data", tiny_nllb_dir)
+    """No Redis, no PostgreSQL: `dragoman serve` with SQLite and the filesystem broker.
+
+    (The transformers engine runs end to end in test_lifecycle.py.)
+    """
+    env = base_env(tmp_path / "data", tiny_nllb_ct2_dir)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     title, body = article()

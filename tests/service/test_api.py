@@ -52,15 +52,23 @@ def queued_messages(settings: Settings) -> list[Path]:
     return sorted((settings.broker_folder / "queue").glob("*.msg"))
 
 
-def register_worker(db: Database, languages: list[str], model: str) -> None:
+def register_worker(
+    db: Database,
+    languages: list[str] | None,
+    model: str,
+    status: str = "ready",
+    error: str | None = None,
+    name: str = "worker@test",
+) -> None:
     store.record_heartbeat(
         db,
-        name="worker@test",
+        name=name,
         pid=1,
         translation_model=model,
         languages=languages,
-        model_status="available",
-        model_error=None,
+        model_status=status,
+        model_error=error,
+        model_info={"engine": "ctranslate2", "device": "cpu"} if status == "ready" else None,
     )
 
 
@@ -223,6 +231,41 @@ def test_health_and_readiness(client: TestClient, settings: Settings) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.json()
     assert ready.json()["status"] == "ready"
+    model = ready.json()["checks"]["model"]
+    assert model["ok"] and model["status"] == "ready" and model["engine"] == "ctranslate2"
+    db.dispose()
+
+
+@pytest.mark.parametrize("state", ["pulling", "loading"])
+def test_a_model_on_its_way_is_ready_to_queue_jobs(
+    client: TestClient, settings: Settings, state: str
+) -> None:
+    db = Database(settings.effective_database_url)
+    register_worker(db, None, settings.translation_model, status=state)
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.json()
+    assert ready.json()["checks"]["model"] == {
+        "ok": True,
+        "status": state,
+        "model": settings.translation_model,
+    }
+    db.dispose()
+
+
+def test_readiness_says_why_the_model_is_unavailable(
+    client: TestClient, settings: Settings
+) -> None:
+    db = Database(settings.effective_database_url)
+    reason = "Cannot download model 'x' from https://huggingface.co (connection refused)."
+    register_worker(db, None, settings.translation_model, status="unavailable", error=reason)
+    not_ready = client.get("/readyz")
+    assert not_ready.status_code == 503
+    checks = not_ready.json()["checks"]
+    assert checks["workers"] == {"ok": True, "count": 1}
+    assert checks["model"]["ok"] is False and checks["model"]["error"] == reason
+    # one worker with the model ready is enough
+    register_worker(db, ["en", "fa"], settings.translation_model, name="worker@other")
+    assert client.get("/readyz").status_code == 200
     db.dispose()
 
 

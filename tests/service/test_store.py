@@ -167,3 +167,25 @@ def test_heartbeats_expire(any_db: Database) -> None:
     assert store.live_workers(any_db, stale_after=0) == []
     store.remove_worker(any_db, "w1")
     assert store.live_workers(any_db, stale_after=30) == []
+
+
+def test_hand_back_requeues_the_attempt_and_fences_it(any_db: Database) -> None:
+    job_id = store.create_job(any_db, new_job()).id
+    first = store.claim_job(any_db, job_id, model="m", worker="w1")
+    assert first is not None
+    assert store.hand_back_job(any_db, job_id, attempt=first.attempts)
+    job = store.get_job(any_db, job_id)
+    assert (job.status, job.worker, job.handbacks) == (JobStatus.QUEUED, None, 1)
+    assert job.dispatched_at is not None
+    # handing back twice, or an attempt that no longer owns the job, changes nothing
+    assert not store.hand_back_job(any_db, job_id, attempt=first.attempts)
+    second = store.claim_job(any_db, job_id, model="m", worker="w2")
+    assert second is not None and second.attempts == 2
+    assert not store.hand_back_job(any_db, job_id, attempt=1)
+    store.record_progress(any_db, job_id, 5, attempt=1)  # the old attempt's late write
+    assert store.get_job(any_db, job_id).progress_done == 0
+    assert store.finish_job(any_db, job_id, attempt=2)
+    # the public view counts tries, not hand-backs
+    from service.jobs import job_out
+
+    assert job_out(store.get_job(any_db, job_id)).attempts == 1

@@ -1,193 +1,39 @@
 """The model store: pulling through a fake Hugging Face Hub, listing, resolving, the CLI.
 
-The fake hub is a small HTTP server that answers the requests huggingface_hub 2.x makes
-for ``HfApi.model_info`` and ``snapshot_download`` (model info, recursive tree listing,
-``HEAD``/``GET`` of ``/{repo}/resolve/{commit}/{file}``), serving the tiny test
-checkpoints. The real download code runs against it over plain HTTP; nothing reaches the
-network.
+The fake hub (``tests/fixtures/fake_hub.py``) serves the tiny test checkpoints the way
+huggingface.co serves models; the real download code runs against it, nothing reaches
+the network.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pytest
 from typer.testing import CliRunner
 
 from service.errors import InvalidInput, ModelUnavailable
 from service.settings import get_settings
+from tests.fixtures.fake_hub import (
+    GATED,
+    M2M100,
+    M2M100_CARD,
+    NLLB,
+    NLLB_CARD,
+    FakeHub,
+    serve_hub,
+)
 from worker.cli_models import human_size, models_app
 from worker.engines.convert import METADATA_FILE, is_ctranslate2_dir
-from worker.model_store import installed, licence_note, pull, resolve, store_path
-
-NLLB = "facebook/nllb-200-distilled-600M"
-M2M100 = "facebook/m2m100_418M"
-GATED = "meta-llama/gated-translator"
-NLLB_CARD = "---\nlanguage:\n- az\n- fa\n- hy\nlicense: cc-by-nc-4.0\n---\n\n# NLLB-200\n"
-M2M100_CARD = "---\nlicense: mit\n---\n\n# M2M100 418M\n"
-# Files the real repositories also hold that a pull must not fetch.
-UNWANTED = {
-    ".gitattributes": b"*.bin filter=lfs diff=lfs merge=lfs -text\n",
-    "pytorch_model.bin": b"a pickle the pull must skip when safetensors exist",
-    "onnx/model.safetensors": b"an export in a sub-folder",
-}
+from worker.model_store import installed, licence_note, needs_pull, pull, resolve, store_path
 
 
-@dataclass
-class FakeRepo:
-    files: dict[str, bytes]
-    sha: str
-    gated: bool = False
-
-
-@dataclass
-class FakeHub:
-    """Model repositories served the way huggingface.co serves them, and a request log."""
-
-    repos: dict[str, FakeRepo] = field(default_factory=dict)
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    url: str = ""
-
-    def add(self, repo_id: str, checkpoint: Path, card: str, *, gated: bool = False) -> None:
-        files = {p.name: p.read_bytes() for p in sorted(checkpoint.iterdir()) if p.is_file()}
-        files.update(UNWANTED)
-        files["README.md"] = card.encode()
-        sha = hashlib.sha1(repo_id.encode()).hexdigest()
-        self.repos[repo_id] = FakeRepo(files, sha, gated)
-
-    def fetched(self, repo_id: str) -> set[str]:
-        """Files of ``repo_id`` whose content was downloaded (``GET .../resolve/...``)."""
-        prefix = f"/{repo_id}/resolve/"
-        return {
-            path[len(prefix) :].split("/", 1)[1]
-            for method, path in self.requests
-            if method == "GET" and path.startswith(prefix)
-        }
-
-
-class _HubHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as huggingface_hub's client expects
-    hub: FakeHub
-
-    def do_GET(self) -> None:
-        self._route(send_body=True)
-
-    def do_HEAD(self) -> None:
-        self._route(send_body=False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _route(self, send_body: bool) -> None:
-        path = unquote(urlsplit(self.path).path)
-        self.hub.requests.append((self.command, path))
-        if m := re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/([^/]+)", path):
-            self._tree(m[1], m[2], send_body)
-        elif m := re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?", path):
-            self._info(m[1], m[2] or "main", send_body)
-        elif m := re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path):
-            self._file(m[1], m[2], m[3], send_body)
-        else:
-            self._error(404, "EntryNotFound", "Not found", send_body)
-
-    def _repo(self, repo_id: str, revision: str, send_body: bool) -> FakeRepo | None:
-        repo = self.hub.repos.get(repo_id)
-        if repo is None:
-            self._error(404, "RepoNotFound", "Repository not found", send_body)
-        elif revision not in ("main", repo.sha):
-            self._error(404, "RevisionNotFound", "Invalid rev id", send_body)
-        else:
-            return repo
-        return None
-
-    def _info(self, repo_id: str, revision: str, send_body: bool) -> None:
-        if repo := self._repo(repo_id, revision, send_body):
-            self._json(
-                {
-                    "_id": repo.sha[:24],
-                    "id": repo_id,
-                    "modelId": repo_id,
-                    "sha": repo.sha,
-                    "private": False,
-                    "gated": "auto" if repo.gated else False,
-                    "disabled": False,
-                    "library_name": "transformers",
-                    "tags": ["transformers", "safetensors", "m2m_100", "translation"],
-                    "siblings": [{"rfilename": name} for name in sorted(repo.files)],
-                },
-                send_body,
-            )
-
-    def _tree(self, repo_id: str, revision: str, send_body: bool) -> None:
-        if repo := self._repo(repo_id, revision, send_body):
-            entries: list[dict[str, Any]] = [
-                {
-                    "type": "directory",
-                    "oid": hashlib.sha1(b"onnx").hexdigest(),
-                    "size": 0,
-                    "path": "onnx",
-                }
-            ]
-            entries += [
-                {"type": "file", "oid": _oid(data), "size": len(data), "path": name}
-                for name, data in sorted(repo.files.items())
-            ]
-            self._json(entries, send_body)
-
-    def _file(self, repo_id: str, revision: str, name: str, send_body: bool) -> None:
-        repo = self._repo(repo_id, revision, send_body)
-        if repo is None:
-            return
-        if repo.gated:
-            self._error(401, "GatedRepo", "Access to this model is restricted", send_body)
-            return
-        data = repo.files.get(name)
-        if data is None:
-            self._error(404, "EntryNotFound", "Entry not found", send_body)
-            return
-        # What huggingface_hub reads from a HEAD: the commit, an ETag and the size. No
-        # X-Xet-Hash header, so it downloads with a plain GET rather than through Xet.
-        self._send(
-            200,
-            data,
-            "application/octet-stream",
-            {"X-Repo-Commit": repo.sha, "ETag": f'"{_oid(data)}"'},
-            send_body,
-        )
-
-    def _json(self, payload: Any, send_body: bool) -> None:
-        self._send(200, json.dumps(payload).encode(), "application/json", {}, send_body)
-
-    def _error(self, status: int, code: str, message: str, send_body: bool) -> None:
-        body = json.dumps({"error": message}).encode()
-        headers = {"X-Error-Code": code, "X-Error-Message": message}
-        self._send(status, body, "application/json", headers, send_body)
-
-    def _send(
-        self, status: int, body: bytes, kind: str, headers: dict[str, str], send_body: bool
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if send_body:
-            self.wfile.write(body)
-
-
-def _oid(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
+def leftovers(models_dir: Path) -> list[Path]:
+    """What a pull left in the store, besides the lock files that serialise pulls."""
+    return [p for p in models_dir.iterdir() if p.name != ".locks"]
 
 
 @pytest.fixture(scope="module")
@@ -196,20 +42,8 @@ def fake_hub(tiny_nllb_dir: Path, tiny_m2m100_dir: Path) -> Iterator[FakeHub]:
     hub.add(NLLB, tiny_nllb_dir, NLLB_CARD)
     hub.add(M2M100, tiny_m2m100_dir, M2M100_CARD)
     hub.add(GATED, tiny_nllb_dir, NLLB_CARD, gated=True)
-    handler = type("Handler", (_HubHandler,), {"hub": hub})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    # huggingface_hub keeps connections open; do not wait for their threads at shutdown.
-    server.daemon_threads = True
-    server.block_on_close = False
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    hub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serve_hub(hub):
         yield hub
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -307,8 +141,8 @@ def test_pull_installs_a_ctranslate2_model(nllb_store: Path, online: FakeHub) ->
     assert {"az", "azb", "fa", "hy", "en"} <= set(meta["languages"])
     assert len(meta["languages"]) == 202
     assert datetime.fromisoformat(meta["pulled_at"]).tzinfo is not None
-    # The temporary download is gone; only the model folder remains.
-    assert [p.name for p in nllb_store.iterdir()] == [path.name]
+    # The temporary download is gone; only the model folder remains (and the pull lock).
+    assert sorted(p.name for p in nllb_store.iterdir()) == [".locks", path.name]
 
 
 def test_pull_fetches_only_what_the_conversion_needs(nllb_store: Path, online: FakeHub) -> None:
@@ -392,17 +226,39 @@ def test_pull_pins_an_explicit_revision(online: FakeHub, tmp_path: Path) -> None
 # --- failures --------------------------------------------------------------------------
 
 
+def test_pull_converts_a_checkpoint_already_in_the_local_cache(
+    online: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import constants, snapshot_download
+
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    snapshot_download(NLLB, cache_dir=cache)  # what `huggingface-cli download` leaves
+    # from now on the Hub is out of reach: the pull must not need it
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert needs_pull(NLLB, "auto", tmp_path / "models", enabled=True)
+    before = len(online.requests)
+    model = pull(NLLB, tmp_path / "models", progress=False)
+    assert len(online.requests) == before
+    assert model.revision == online.repos[NLLB].sha
+    assert model.licence == "cc-by-nc-4.0"
+    assert is_ctranslate2_dir(model.path)
+    assert not needs_pull(NLLB, "auto", tmp_path / "models", enabled=True)
+    assert not needs_pull(M2M100, "auto", tmp_path / "models", enabled=True)  # offline, uncached
+
+
 def test_missing_repo_is_model_unavailable(online: FakeHub, tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match="facebook/no-such-model.*not found") as info:
         pull("facebook/no-such-model", tmp_path, progress=False)
     assert info.value.details == {"model": "facebook/no-such-model"}
-    assert list(tmp_path.iterdir()) == []  # no model folder, no leftover download
+    assert leftovers(tmp_path) == []  # no model folder, no leftover download
 
 
 def test_gated_repo_is_model_unavailable(online: FakeHub, tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match="gated.*HF_TOKEN"):
         pull(GATED, tmp_path, progress=False)
-    assert list(tmp_path.iterdir()) == []
+    assert leftovers(tmp_path) == []
 
 
 def test_offline_mode_is_model_unavailable_without_a_request(
@@ -487,4 +343,4 @@ def test_cli_pull_of_a_missing_model_fails_cleanly(online: FakeHub, models_dir_e
     assert result.exit_code == 1
     assert "'nobody/nothing' was not found" in result.stderr
     assert "Traceback" not in result.output
-    assert not models_dir_env.exists() or list(models_dir_env.iterdir()) == []
+    assert not models_dir_env.exists() or leftovers(models_dir_env) == []

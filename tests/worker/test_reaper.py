@@ -242,3 +242,21 @@ def test_release_job_only_from_the_named_worker(any_db: Database) -> None:
     assert job.status == JobStatus.QUEUED and job.attempts == 1 and job.worker is None
     again = store.claim_job(any_db, job_id, model="m", worker="me", stale_after=10)
     assert again is not None and again.attempts == 2
+
+
+def test_attempts_handed_back_by_a_stopping_worker_do_not_count(
+    any_db: Database, tmp_path: Path
+) -> None:
+    job_id = new_job(any_db)
+    # Two attempts handed back (deploys), then one whose worker dies: with two attempts
+    # allowed, the job is put back, not failed.
+    for attempt in (1, 2):
+        claimed = store.claim_job(any_db, job_id, model="m", worker="w", stale_after=10)
+        assert claimed is not None and claimed.attempts == attempt
+        assert store.hand_back_job(any_db, job_id, attempt=attempt)
+    store.claim_job(any_db, job_id, model="m", worker="dead", stale_after=10)
+    age(any_db, job_id, 60, a="started_at")
+    sweep = reaper(any_db, tmp_path, FakeQueue(), job_max_attempts=2).sweep()
+    assert sweep.requeued == [job_id] and sweep.failed == []
+    job = store.get_job(any_db, job_id)
+    assert job.status == JobStatus.QUEUED and job.attempts == 3 and job.handbacks == 2

@@ -1,0 +1,1 @@
+"""The worker process itself: start-up, the model's preparation, shutdown."""
