@@ -52,7 +52,7 @@ def _lines(path: Path) -> Iterator[str]:
 
 def sentence_pool() -> list[str]:
     """Distinct, news-like English sentences in a fixed order (corpus, sample, TICO-19)."""
-    from worker.text import split_sentences
+    from worker.pipeline.text import split_sentences
 
     sources = [
         CORPUS_EN,

@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.load import cpu_share, status_kib
 from worker.engines.ct2 import cut_batches
-from worker.memory import release_free_memory
+from worker.engines.memory import release_free_memory
 
 log = logging.getLogger("bench.engine")
 

@@ -56,7 +56,7 @@ QUICK_CHECK = Profile("quick check", QUICK, 3, 48, (8, 16, 32, 64), 10, "quick")
 
 def article_sentences(articles: list[BenchArticle]) -> list[str]:
     """The distinct sentences the worker translates: titles and bodies, segmented as it does."""
-    from worker.text import segment_document
+    from worker.pipeline.text import segment_document
 
     sentences: list[str] = []
     for article in articles:

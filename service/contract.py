@@ -7,6 +7,7 @@ only the job id, and the worker re-reads the job from the database.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 
 class TaskName(StrEnum):
@@ -38,4 +39,11 @@ class TranslationStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-TRANSLATABLE_FIELDS = ("title", "summary", "body")
+class WebhookStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+TranslatableField = Literal["title", "summary", "body"]
+"""The parts of an article a job can have translated."""

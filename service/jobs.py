@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from service import store
 from service.auth import Principal
-from service.contract import JobStatus
+from service.contract import JobStatus, WebhookStatus
 from service.db import Database
 from service.errors import (
     BrokerUnavailable,
@@ -294,7 +294,7 @@ def _webhook_out(job: Job, deliveries: Sequence[WebhookDelivery]) -> WebhookOut 
         return None
     return WebhookOut(
         url=job.callback_url,
-        status=job.webhook_status or "pending",
+        status=job.webhook_status or WebhookStatus.PENDING,
         deliveries=[
             WebhookDeliveryOut(
                 attempt=d.attempt,

@@ -7,9 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from service.contract import JobStatus, TranslationStatus
-
-Field_ = Literal["title", "summary", "body"]
+from service.contract import JobStatus, TranslatableField, TranslationStatus
 
 
 class SummaryOptions(BaseModel):
@@ -61,7 +59,7 @@ class JobCreate(BaseModel):
     source_language: str = Field(default="auto", max_length=35)
     target_languages: list[str] = Field(min_length=1, max_length=64)
     summary: SummaryOptions | None = Field(default_factory=SummaryOptions)
-    translate: list[Field_] = Field(default=["title", "summary"], max_length=3)
+    translate: list[TranslatableField] = Field(default=["title", "summary"], max_length=3)
     callback_url: str | None = Field(
         default=None,
         max_length=2048,

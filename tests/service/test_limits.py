@@ -28,7 +28,7 @@ from service.limits import (
 from service.models import UsageCounter
 from service.settings import Settings
 from tests.conftest import REDIS_URL, make_settings
-from tests.service.test_api import ARTICLE, client_for, queued_messages
+from tests.fixtures.api import ARTICLE, client_for, queued_messages
 
 REDIS_DB = f"{REDIS_URL}/13"
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from service.errors import ModelUnavailable, TextTooLong
-from worker import metrics
 from worker.engines.base import (
     STRICT_BEAMS,
     STRICT_NO_REPEAT_NGRAM,
@@ -30,8 +29,9 @@ from worker.engines.base import (
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
 from worker.engines.hf import _load_errors
 from worker.engines.libraries import import_libraries
+from worker.engines.memory import release_free_memory
 from worker.engines.spm import SentencePieceCodec
-from worker.memory import release_free_memory
+from worker.runtime import metrics
 
 log = logging.getLogger(__name__)
 

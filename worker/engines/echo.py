@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from worker import metrics
 from worker.engines.base import Segment
 from worker.engines.libraries import import_libraries
+from worker.runtime import metrics
 
 
 @lru_cache(maxsize=1)

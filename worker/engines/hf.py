@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.errors import ModelUnavailable, TextTooLong
-from worker import metrics
 from worker.engines.base import (
     STRICT_BEAMS,
     STRICT_NO_REPEAT_NGRAM,
@@ -34,6 +33,7 @@ from worker.engines.languages import (
     nllb_language_map,
 )
 from worker.engines.libraries import import_libraries, model_loading
+from worker.runtime import metrics
 
 if TYPE_CHECKING:
     import torch

@@ -7,7 +7,7 @@ from service.contract import QueueName, TaskName
 
 def send_job(job_id: str) -> None:
     """Queue ``job_id`` again (a job this worker hands back as it stops)."""
-    from worker.celery_app import app
+    from worker.runtime.celery_app import app
 
     app.send_task(
         TaskName.PROCESS_JOB.value, args=[job_id], queue=QueueName.JOBS.value, task_id=job_id
@@ -16,6 +16,6 @@ def send_job(job_id: str) -> None:
 
 def send_webhook(job_id: str) -> None:
     """Queue the webhook delivery of a finished job."""
-    from worker.celery_app import app
+    from worker.runtime.celery_app import app
 
     app.send_task(TaskName.DELIVER_WEBHOOK.value, args=[job_id], queue=QueueName.JOBS.value)

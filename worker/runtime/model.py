@@ -98,7 +98,7 @@ class ModelLoader:
         self._describe_and_load()
 
     def _pull(self) -> None:
-        from worker.model_store import licence_note, needs_pull, pull
+        from worker.engines.model_store import licence_note, needs_pull, pull
 
         settings = self.settings
         name = settings.translation_model
@@ -129,7 +129,7 @@ class ModelLoader:
             log.warning("licence of %s: %s", model.name, note)
 
     def _describe_and_load(self) -> None:
-        from worker.translation import describe_engine, load_model, model_languages
+        from worker.pipeline.translate import describe_engine, load_model, model_languages
 
         try:
             languages = model_languages(self.settings)
@@ -166,7 +166,7 @@ class ModelLoader:
         """
         failure = self._failure
         if failure is not None:
-            from worker.model_store import resolve
+            from worker.engines.model_store import resolve
 
             installed = resolve(self.settings.translation_model, self.settings.effective_models_dir)
             if installed is None:

@@ -13,10 +13,10 @@ from service.db import Database, upgrade_database
 from service.errors import ModelUnavailable
 from tests.conftest import make_settings
 from tests.fixtures.fake_hub import NLLB, NLLB_CARD, FakeHub, serve_hub
-from worker import translation
-from worker.context import WorkerContext
-from worker.model_store import needs_pull, resolve
+from worker.engines.model_store import needs_pull, resolve
+from worker.pipeline import translate as translation
 from worker.runtime import model
+from worker.runtime.context import WorkerContext
 from worker.runtime.model import ModelLoader, ModelState
 
 

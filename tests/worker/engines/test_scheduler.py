@@ -1,0 +1,235 @@
+"""The batch scheduler: full batches, fairness between jobs, isolation of failures."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.db import Database
+from service.errors import TextTooLong
+from tests.conftest import make_settings
+from worker.engines.base import Segment
+from worker.engines.ct2 import CTranslate2Translator, PlannedBatch
+from worker.engines.scheduler import BatchScheduler
+from worker.runtime.context import WorkerContext
+
+
+class Recording:
+    """The real tiny CTranslate2 engine, with each call's segments written down."""
+
+    def __init__(self, inner: CTranslate2Translator, gate: threading.Event | None = None) -> None:
+        self.inner = inner
+        self.model_name = inner.model_name
+        self.calls: list[list[Segment]] = []
+        self.pre_encoded: list[bool] = []  # per call: did the scheduler hand over tokens?
+        self.gate = gate
+        self.entered = threading.Event()  # set when the first engine call starts
+
+    def languages(self) -> list[str]:
+        return self.inner.languages()
+
+    def supports(self, source: str, target: str) -> bool:
+        return self.inner.supports(source, target)
+
+    def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
+        return self.inner.translate(sentences, source, target)
+
+    def check_segments(self, segments: list[Segment]) -> None:
+        self.inner.check_segments(segments)
+
+    def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
+        return self.inner.plan_batches(segments)
+
+    def translate_segments(
+        self, segments: list[Segment], tokens: list[list[str]] | None = None
+    ) -> list[str]:
+        self.entered.set()
+        if self.gate is not None:
+            self.gate.wait(10)
+        self.calls.append(list(segments))
+        self.pre_encoded.append(tokens is not None)
+        if tokens is not None:  # the planned tokens are the segments' own
+            assert tokens == self.inner._encode(segments)
+        return self.inner.translate_segments(segments, tokens)
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_nllb_ct2_dir: Path) -> CTranslate2Translator:
+    return CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+
+
+@pytest.fixture
+def gate() -> threading.Event:
+    return threading.Event()
+
+
+@pytest.fixture
+def recording(engine: CTranslate2Translator, gate: threading.Event) -> Recording:
+    return Recording(engine, gate)
+
+
+@pytest.fixture
+def scheduler(recording: Recording) -> Iterator[BatchScheduler]:
+    s = BatchScheduler(recording, max_batch_sentences=8)  # type: ignore[arg-type]
+    yield s
+    s.close()
+
+
+def sentences(prefix: str, count: int) -> list[str]:
+    return [f"{prefix} sentence number {i} about the talks in Baku." for i in range(count)]
+
+
+def test_languages_and_jobs_share_batches(
+    scheduler: BatchScheduler, recording: Recording, gate: threading.Event
+) -> None:
+    a = scheduler.submit(
+        "a", [Segment(s, "en", t) for t in ("az", "fa") for s in sentences("A", 3)]
+    )
+    b = scheduler.submit("b", [Segment(s, "en", "hy") for s in sentences("B", 2)])
+    gate.set()
+    assert all(f.result(timeout=30) for f in a + b)
+    # 8 sentences from two jobs and three target languages fit one engine call
+    assert len(recording.calls) <= 2
+    assert all(recording.pre_encoded)  # planned batches are not encoded a second time
+    assert {seg.target for seg in recording.calls[-1]} | {
+        seg.target for seg in recording.calls[0]
+    } == {"az", "fa", "hy"}
+
+
+def test_a_small_job_is_not_stuck_behind_a_long_one(
+    scheduler: BatchScheduler, recording: Recording, gate: threading.Event
+) -> None:
+    long_job = scheduler.submit("long", [Segment(s, "en", "fa") for s in sentences("L", 40)])
+    small_job = scheduler.submit("small", [Segment(s, "en", "az") for s in sentences("S", 3)])
+    gate.set()
+    for future in small_job + long_job:
+        future.result(timeout=60)
+    calls_with_small = [
+        i for i, call in enumerate(recording.calls) if any(s.target == "az" for s in call)
+    ]
+    # the small job rides in the first calls, not after the 40 sentences of the long one
+    assert calls_with_small and calls_with_small[-1] <= 1
+    assert len(recording.calls) >= 5
+
+
+def test_cancel_drops_what_is_still_queued(
+    scheduler: BatchScheduler, recording: Recording, gate: threading.Event
+) -> None:
+    futures = scheduler.submit("job", [Segment(s, "en", "fa") for s in sentences("C", 30)])
+    dropped = scheduler.cancel("job")
+    gate.set()
+    assert dropped >= 22  # at most one batch of 8 was already taken
+    assert sum(f.cancelled() for f in futures) == dropped
+    assert scheduler.pending() == 0
+
+
+def test_one_bad_sentence_fails_only_its_own_job(
+    scheduler: BatchScheduler, gate: threading.Event
+) -> None:
+    bad = scheduler.submit("bad", [Segment(" ".join(["word"] * 1500), "en", "fa")])
+    good = scheduler.submit("good", [Segment(s, "en", "az") for s in sentences("G", 3)])
+    gate.set()
+    assert all(f.result(timeout=30) for f in good)
+    with pytest.raises(TextTooLong):
+        bad[0].result(timeout=30)
+
+
+def test_a_nearly_empty_last_batch_waits_for_the_next_sentences(tiny_nllb_ct2_dir: Path) -> None:
+    texts = {key: sentences(key, 4) for key in ("A", "B")}
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    widths = engine.count_tokens([t for group in texts.values() for t in group], "en")
+    # room for three of these sentences per batch, never four
+    engine.max_batch_tokens = engine.batch_cost(3, max(widths))
+    assert engine.batch_cost(4, min(widths)) > engine.max_batch_tokens
+    gate = threading.Event()
+    recording = Recording(engine, gate)
+    scheduler = BatchScheduler(recording, max_batch_sentences=4)  # type: ignore[arg-type]
+    try:
+        futures = [
+            f
+            for key, group in texts.items()
+            for f in scheduler.submit(key, [Segment(t, "en", "az") for t in group])
+        ]
+        gate.set()
+        assert all(f.result(timeout=60) for f in futures)
+    finally:
+        scheduler.close()
+    sizes = [len(call) for call in recording.calls]
+    # takes of four would run 3+1, 3+1 without carrying; the lone sentences wait and join
+    assert sum(sizes) == 8 and max(sizes) <= 3
+    assert len(sizes) == 3, sizes
+
+
+def test_a_job_arriving_mid_take_is_in_the_next_batch(tiny_nllb_ct2_dir: Path) -> None:
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    long_texts = sentences("L", 24)
+    short_texts = [f"Talks resumed {i}." for i in range(3)]
+    long_widths = engine.count_tokens(long_texts, "en")
+    assert max(engine.count_tokens(short_texts, "en")) < min(long_widths)
+    # four sentences per batch: the first take (all 24) plans six batches
+    engine.max_batch_tokens = engine.batch_cost(4, max(long_widths))
+    gate = threading.Event()
+    recording = Recording(engine, gate)
+    scheduler = BatchScheduler(recording, max_batch_sentences=64)  # type: ignore[arg-type]
+    try:
+        long_job = scheduler.submit("long", [Segment(t, "en", "fa") for t in long_texts])
+        assert recording.entered.wait(30)  # the first batch of the long job is running
+        short_job = scheduler.submit("short", [Segment(t, "en", "az") for t in short_texts])
+        gate.set()
+        assert all(f.result(timeout=60) for f in short_job + long_job)
+    finally:
+        scheduler.close()
+    calls_with_short = [
+        i for i, call in enumerate(recording.calls) if any(s.target == "az" for s in call)
+    ]
+    # without stopping the take, the newcomer would wait for all six batches
+    assert calls_with_short == [1], [len(call) for call in recording.calls]
+    assert sum(len(call) for call in recording.calls) == 27  # nothing lost or run twice
+
+
+def test_a_take_is_one_call_of_an_engine_that_does_not_plan(
+    tmp_path: Path, engine: CTranslate2Translator
+) -> None:
+    """An engine without ``plan_batches`` runs a take at once: the take is its batch size."""
+
+    class OneCall(Recording):
+        plan_batches = None  # type: ignore[assignment]
+        batch_size = 32
+
+    settings = make_settings(tmp_path, translation_batch_size=128)
+    ctx = WorkerContext(settings=settings, db=Database(settings.effective_database_url), pid=0)
+    try:
+        assert ctx.scheduler(OneCall(engine)).max_batch_sentences == 32  # type: ignore[arg-type]
+        assert ctx.scheduler(engine).max_batch_sentences == 128
+    finally:
+        ctx.close()
+
+
+def test_a_take_decodes_one_batch_before_a_newcomer_can_interrupt_it(
+    tiny_nllb_ct2_dir: Path,
+) -> None:
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    long_texts = sentences("L", 12)
+    engine.max_batch_tokens = engine.batch_cost(4, max(engine.count_tokens(long_texts, "en")))
+    gate = threading.Event()
+    recording = Recording(engine, gate)
+    scheduler = BatchScheduler(recording, max_batch_sentences=64)  # type: ignore[arg-type]
+    try:
+        # a blank text comes first, answered without decoding: not a batch that counts
+        long_job = scheduler.submit("long", [Segment(t, "en", "fa") for t in [" ", *long_texts]])
+        assert recording.entered.wait(30)
+        short_job = scheduler.submit("short", [Segment("Talks resumed.", "en", "az")])
+        gate.set()
+        assert all(f.result(timeout=60) is not None for f in long_job + short_job)
+    finally:
+        scheduler.close()
+    sizes = [len(call) for call in recording.calls]
+    calls_with_short = [
+        i for i, call in enumerate(recording.calls) if any(s.target == "az" for s in call)
+    ]
+    # call 0: the blank text; call 1: the long job's first batch; then the newcomer
+    assert calls_with_short == [2], sizes
+    assert sum(sizes) == 14

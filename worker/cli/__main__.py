@@ -1,0 +1,5 @@
+"""``python -m worker.cli``: the ``dragoman`` command."""
+
+from worker.cli import main
+
+main()

@@ -1,0 +1,153 @@
+"""``dragoman serve | api | worker | migrate``: run the service or one of its parts."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _worker_argv(concurrency: int | None, loglevel: str, pool: str | None) -> list[str]:
+    argv = ["worker", f"--loglevel={loglevel}", "--hostname=dragoman@%h"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    if pool:
+        argv.append(f"--pool={pool}")
+    return argv
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once.")] = None,
+    loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Run the API and a worker on this machine (Ctrl-C stops both)."""
+    import os
+
+    from service.auth import auth_mode_for_serve
+    from service.db import upgrade_database
+    from service.settings import get_settings
+
+    _configure_logging(loglevel)
+    # Open on loopback only (unless DRAGOMAN_AUTH says); through the environment,
+    # so the API built below (and any process it starts) sees the same mode.
+    os.environ["DRAGOMAN_AUTH"] = auth_mode_for_serve(host, get_settings())
+    get_settings.cache_clear()
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade_database(settings.effective_database_url, settings.data_dir)
+    console.print(
+        f"[bold]Dragoman[/] on http://{host}:{port}  store: {settings.effective_database_url}  "
+        f"broker: {settings.broker_url or 'embedded (' + str(settings.broker_folder) + ')'}  "
+        f"model: {settings.translation_model}"
+    )
+    from worker.runtime import lifecycle
+
+    # A SIGTERM (a process manager, a container runtime) stops us as Ctrl-C does, so the
+    # worker is stopped below; uvicorn passes it on here once the API has shut down.
+    signal.signal(signal.SIGTERM, _interrupt)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "worker.cli", "worker", "--loglevel", loglevel]
+        + (["--concurrency", str(concurrency)] if concurrency else []),
+        env={**os.environ, lifecycle.PARENT_PID_ENV: str(os.getpid())},
+        start_new_session=True,  # Ctrl-C reaches it through us, once, for a clean shutdown
+        preexec_fn=lifecycle.die_with_parent,  # and it ends with us, however we end
+    )
+    try:
+        _run_api(host, port, loglevel)
+    finally:
+        _stop(worker, settings.worker_shutdown_seconds + 5)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(process: subprocess.Popen[bytes], timeout: float) -> None:
+    if process.poll() is not None:
+        return
+    # Warm shutdown: running jobs go back to the queue, the worker exits within its bound.
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _run_api(host: str, port: int, loglevel: str, workers: int = 1) -> None:
+    import uvicorn
+
+    if workers > 1:
+        uvicorn.run(
+            "service.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=loglevel.lower(),
+        )
+        return
+    from service.api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level=loglevel.lower())
+
+
+def api(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="API processes.")] = 1,
+    loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Run only the HTTP API (production: workers run elsewhere)."""
+    _configure_logging(loglevel)
+    _run_api(host, port, loglevel, workers)
+
+
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once.")] = None,
+    loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
+    pool: Annotated[
+        str | None,
+        typer.Option(help="Celery pool: threads (default: jobs share one model), prefork, solo."),
+    ] = None,
+) -> None:
+    """Run only a Celery worker (add more on other machines to scale out)."""
+    from worker.runtime import lifecycle
+    from worker.runtime.celery_app import app as celery_app
+    from worker.runtime.celery_app import prepare
+
+    lifecycle.watch_parent(lifecycle.parent_from_env())
+    prepare()
+    code = 0
+    try:
+        celery_app.worker_main(_worker_argv(concurrency, loglevel, pool))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    # Running jobs were handed back; an engine batch may still run in a native thread.
+    lifecycle.end_process(code)
+
+
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from service.db import upgrade_database
+    from service.settings import get_settings
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade_database(settings.effective_database_url, settings.data_dir)
+    console.print("database is up to date")

@@ -1,0 +1,455 @@
+"""Translating an article: every field, every target language, through the batch scheduler.
+
+The sentences a job needs are looked up in the translation cache first; the rest
+go to the process's batch scheduler in one submission (target language by target
+language), where they share engine batches with other running jobs. As results
+arrive the job's progress is committed, and each language is stored the moment
+its last sentence is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from service import store
+from service.contract import TranslationStatus
+from service.errors import DragomanError, JobTimeout, PermanentError, UnsupportedLanguage
+from service.languages import text_direction
+from service.models import Job
+from worker.engines.base import Segment, Translator
+from worker.engines.convert import is_ctranslate2_dir
+from worker.engines.libraries import Group
+from worker.engines.registry import registry
+from worker.engines.scheduler import BatchScheduler
+from worker.pipeline.cache import cache_key
+from worker.pipeline.quality import (
+    Flag,
+    Protected,
+    check_translation,
+    join_pieces,
+    normalize_output,
+    protect,
+    repair_numbers,
+    restore,
+    split_long_sentence,
+)
+from worker.runtime import lifecycle, metrics
+from worker.runtime import model as model_loader
+from worker.runtime.context import WorkerContext
+
+log = logging.getLogger("dragoman.translation")
+
+PROGRESS_INTERVAL = 0.5  # seconds between progress commits
+TRANSFORMERS_MAX_BATCH = 32  # sentences per generate call of the transformers engine
+CANCEL_CHECK_INTERVAL = 0.5  # seconds between looks at the job's status
+
+
+class Cancelled(Exception):
+    """The job was cancelled, or taken over by a later attempt; stop without recording more."""
+
+
+class PartialFailure(PermanentError):
+    code = "partial_failure"
+
+    def __init__(self, failures: list[DragomanError]) -> None:
+        super().__init__("Some target languages failed: " + "; ".join(f.message for f in failures))
+
+
+def resolve_model(settings: Any) -> tuple[str, str]:
+    """``(model path or id, backend)`` for the configured translation model.
+
+    ``auto`` runs a CTranslate2 directory with CTranslate2, a Hub id installed by
+    ``dragoman models pull`` from the model store, and anything else with transformers.
+    """
+    name: str = settings.translation_model
+    backend: str = settings.translation_backend
+    if backend == "echo":
+        return "echo", "echo"
+    if is_ctranslate2_dir(name):
+        return name, "ctranslate2" if backend == "auto" else backend
+    from worker.engines.model_store import resolve
+
+    installed = resolve(name, settings.effective_models_dir)
+    if installed is not None and backend in ("auto", "ctranslate2"):
+        return str(installed), "ctranslate2"
+    return name, "transformers" if backend == "auto" else backend
+
+
+def libraries_for(settings: Any) -> list[Group]:
+    """The library groups the configured models need (imported before the worker's threads)."""
+    from worker.engines.model_store import needs_pull
+
+    _, backend = resolve_model(settings)
+    groups: set[Group] = {"ctranslate2"} if backend == "ctranslate2" else {"transformers"}
+    if settings.summary_model != "extractive" or needs_pull(
+        settings.translation_model,
+        settings.translation_backend,
+        settings.effective_models_dir,
+        enabled=settings.auto_pull,
+    ):
+        groups |= {"transformers", "ctranslate2"}  # a model conversion needs both
+    return sorted(groups)
+
+
+def model_languages(settings: Any) -> list[str]:
+    """Languages of the configured model, read without loading its weights."""
+    name, backend = resolve_model(settings)
+    if backend == "echo":
+        from worker.engines.echo import EchoTranslator
+
+        return EchoTranslator().languages()
+    if backend == "ctranslate2":
+        from worker.engines import ct2
+
+        return ct2.model_languages(name)
+    from worker.engines import hf
+
+    return hf.model_languages(name)
+
+
+def describe_engine(settings: Any) -> dict[str, Any]:
+    """Which engine runs the configured model, on what: for the heartbeat and ``/readyz``."""
+    name, backend = resolve_model(settings)
+    return {"engine": backend, "device": settings.device, "path": name}
+
+
+def load_translator(ctx: WorkerContext) -> Translator:
+    """The process's translator, once the worker's model loader has finished pulling it.
+
+    Raises:
+        ModelUnavailable: The model cannot be pulled or loaded on this machine.
+    """
+    loader = model_loader.current()
+    if loader is not None:
+        while not loader.wait(timeout=0.5):
+            if lifecycle.draining():
+                raise lifecycle.HandedBack
+        loader.check_pulled()
+    return load_model(ctx.settings)
+
+
+def load_model(settings: Any) -> Translator:
+    """Load (once per process, through the registry) the configured translation model."""
+    name, backend = resolve_model(settings)
+    options: dict[str, Any] = {"num_beams": settings.translation_beams}
+    if backend == "ctranslate2":
+        options.update(
+            compute_type=settings.compute_type,
+            threads=settings.threads,
+            max_batch_tokens=settings.translation_max_batch_tokens,
+        )
+    elif backend == "transformers":
+        # PyTorch pads a generate batch to its longest sentence and keeps fp32 caches
+        # for all of it: the scheduler's pool is split into smaller calls.
+        batch_size = min(settings.translation_batch_size, TRANSFORMERS_MAX_BATCH)
+        options.update(batch_size=batch_size, threads=settings.threads or None)
+    return registry().get_translator(name, backend=backend, device=settings.device, **options)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A distinct source sentence, its language, and where it appears (field, index)."""
+
+    text: str
+    source: str
+    places: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class Piece:
+    """The part of a unit that goes to the engine in one segment (most units: all of it)."""
+
+    text: str
+    protected: Protected
+    strict: bool = False
+    result: str | None = None
+    flags: list[str] = field(default_factory=list)
+    first_try: tuple[str, list[str]] | None = None
+
+
+@dataclass
+class UnitWork:
+    unit: Unit
+    pieces: list[Piece]
+
+    @property
+    def done(self) -> bool:
+        return all(piece.result is not None for piece in self.pieces)
+
+
+@dataclass
+class LanguagePlan:
+    """One target language: its units, and what has come back so far."""
+
+    target: str
+    work: list[UnitWork] = field(default_factory=list)
+    translated: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, list[str]] = field(default_factory=dict)
+    futures: dict[Future[str], tuple[UnitWork, Piece]] = field(default_factory=dict)
+    places: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    error: DragomanError | None = None
+    stored: bool = False
+
+    def flag_records(self) -> list[dict[str, Any]]:
+        """Flagged sentences as stored on the translation, in reading order."""
+        order = {"title": 0, "summary": 1, "body": 2}
+        records = [
+            {"field": field_, "index": index, "source": text[:200], "flags": flags}
+            for text, flags in self.flags.items()
+            for field_, index in self.places.get(text, ())
+        ]
+        return sorted(records, key=lambda r: (order.get(r["field"], 3), r["index"]))
+
+    @property
+    def complete(self) -> bool:
+        return not self.futures
+
+
+def translate_article(
+    ctx: WorkerContext,
+    job: Job,
+    units: list[Unit],
+    render: Any,
+    deadline: float,
+    analysis: dict[str, Any],
+) -> None:
+    """Translate ``units`` into each target and store each language as it completes.
+
+    Each sentence is checked after translation (language, script, numbers, loops,
+    length); a failing one is retried once with stricter decoding, and what still
+    fails is stored with its ``flags``. Sentences over the model's input limit are
+    split at clause boundaries, translated in pieces and rejoined; ``analysis``
+    records them.
+
+    Args:
+        render: ``render(translated: dict[str, str], target) -> dict`` builds the stored
+            fields (title, summary, body) of one language from its sentence translations.
+        deadline: ``time.monotonic()`` value after which the job fails with ``timeout``.
+    """
+    settings = ctx.settings
+    places = {unit.text: unit.places for unit in units}
+    plans = [LanguagePlan(target, places=places) for target in job.target_languages]
+    needs_model = any(u.source != p.target for p in plans for u in units)
+    translator = load_translator(ctx) if needs_model else None
+    cache = ctx.translation_cache()
+    model_key = settings.translation_model
+    pieces_of = _split_units(translator, units, analysis) if translator else {}
+    if analysis.get("split_segments"):
+        store.record_analysis(ctx.db, job.id, analysis, attempt=job.attempts)
+
+    submissions: list[tuple[LanguagePlan, UnitWork, Piece]] = []
+    total = 0
+    for plan in plans:
+        pending: list[Unit] = []
+        for unit in units:
+            if unit.source == plan.target:  # already in the target language
+                plan.translated[unit.text] = unit.text
+            else:
+                pending.append(unit)
+        total += len(pending)
+        if not pending:
+            continue
+        assert translator is not None
+        refused = sorted(
+            {u.source for u in pending if not translator.supports(u.source, plan.target)}
+        )
+        if refused:
+            plan.error = UnsupportedLanguage(
+                f"The model {settings.translation_model!r} cannot translate "
+                f"{', '.join(refused)} into {plan.target}."
+            )
+            continue
+        keys = {u.text: cache_key(model_key, u.source, plan.target, u.text) for u in pending}
+        hits = cache.get_many(list(keys.values()))
+        metrics.CACHE_LOOKUPS.labels("hit").inc(len(hits))
+        metrics.CACHE_LOOKUPS.labels("miss").inc(len(keys) - len(hits))
+        for unit in pending:
+            if keys[unit.text] in hits:
+                plan.translated[unit.text] = hits[keys[unit.text]]
+                continue
+            work = UnitWork(unit, [Piece(text, protect(text)) for text in pieces_of[unit.text]])
+            plan.work.append(work)
+            total += len(work.pieces) - 1
+            submissions += [(plan, work, piece) for piece in work.pieces]
+
+    store.record_plan(ctx.db, job.id, total=total, attempt=job.attempts)
+    done = total - sum(1 for _ in submissions)
+    scheduler = ctx.scheduler(translator) if submissions and translator else None
+    if scheduler is not None:
+        segments = [
+            Segment(piece.protected.masked, work.unit.source, plan.target)
+            for plan, work, piece in submissions
+        ]
+        for (plan, work, piece), future in zip(
+            submissions, scheduler.submit(job.id, segments), strict=True
+        ):
+            plan.futures[future] = (work, piece)
+    _store_completed(ctx, job, plans, render)
+    store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
+    if scheduler is not None:
+        _collect(ctx, job, plans, render, done, deadline, scheduler)
+    failures = [p.error for p in plans if p.error is not None]
+    if failures:
+        raise failures[0] if len(failures) == len(plans) else PartialFailure(failures)
+
+
+def _split_units(
+    translator: Translator, units: list[Unit], analysis: dict[str, Any]
+) -> dict[str, list[str]]:
+    """Each unit's pieces: itself, or clause-sized parts when it exceeds the input limit."""
+    limit = translator.max_input_tokens
+    pieces: dict[str, list[str]] = {}
+    by_source: dict[str, list[Unit]] = {}
+    for unit in units:
+        by_source.setdefault(unit.source, []).append(unit)
+    for source, group in by_source.items():
+        counts = translator.count_tokens([u.text for u in group], source)
+        for unit, tokens in zip(group, counts, strict=True):
+            if tokens <= limit:
+                pieces[unit.text] = [unit.text]
+                continue
+            parts = split_long_sentence(unit.text, limit, _token_counter(translator, source))
+            pieces[unit.text] = parts
+            analysis.setdefault("split_segments", []).append(
+                {
+                    "sentence": unit.text[:200],
+                    "places": [list(place) for place in unit.places],
+                    "tokens": tokens,
+                    "pieces": len(parts),
+                }
+            )
+    return pieces
+
+
+def _token_counter(translator: Translator, source: str) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        return translator.count_tokens([text], source)[0]
+
+    return count
+
+
+def _collect(
+    ctx: WorkerContext,
+    job: Job,
+    plans: list[LanguagePlan],
+    render: Any,
+    done: int,
+    deadline: float,
+    scheduler: BatchScheduler,
+) -> None:
+    """Wait for the job's segments, checking each, committing progress and finished languages."""
+    cache = ctx.translation_cache()
+    model_key = ctx.settings.translation_model
+    options = ctx.settings
+    last_progress = last_cancel_check = time.monotonic()
+    reported = done
+    try:
+        while any(plan.futures for plan in plans):
+            pending = {f for plan in plans for f in plan.futures}
+            finished, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            fresh: dict[str, str] = {}
+            for plan in plans:
+                for future in [f for f in plan.futures if f in finished]:
+                    work, piece = plan.futures.pop(future)
+                    text = future.result()  # an engine error fails the job here
+                    if _check_piece(piece, text, work.unit.source, plan.target, options):
+                        # failed its checks: once more, with stricter decoding
+                        strict = Segment(
+                            piece.protected.masked, work.unit.source, plan.target, True
+                        )
+                        plan.futures[scheduler.submit(job.id, [strict])[0]] = (work, piece)
+                        continue
+                    done += 1
+                    if work.done:
+                        _finish_unit(plan, work, fresh, model_key)
+            cache.put_many(fresh)
+            _store_completed(ctx, job, plans, render)
+            now = time.monotonic()
+            all_done = not any(plan.futures for plan in plans)
+            if done != reported and (all_done or now - last_progress >= PROGRESS_INTERVAL):
+                store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
+                reported, last_progress = done, now
+            if lifecycle.draining():
+                raise lifecycle.HandedBack
+            if now - last_cancel_check >= CANCEL_CHECK_INTERVAL:
+                last_cancel_check = now
+                if not store.still_running(ctx.db, job.id, job.attempts):
+                    raise Cancelled
+            if now > deadline:
+                raise JobTimeout(
+                    f"The job ran past its {ctx.settings.task_soft_time_limit}s time limit "
+                    "(DRAGOMAN_TASK_SOFT_TIME_LIMIT)."
+                )
+    finally:
+        if any(plan.futures for plan in plans):
+            scheduler.cancel(job.id)
+
+
+def _check_piece(piece: Piece, output: str, source: str, target: str, settings: Any) -> bool:
+    """Post-process an engine output into ``piece``; True if it should be retried."""
+    restored, lost = restore(piece.protected, output)
+    repaired, _ = repair_numbers(piece.text, restored, target)
+    text = normalize_output(repaired, target, persian_digits=settings.persian_digits)
+    retry = settings.quality_checks == "retry"
+    flags: list[str] = []
+    if settings.quality_checks != "off":
+        flags = [str(flag) for flag in check_translation(piece.text, text, source, target)]
+    if lost and Flag.LOST_PLACEHOLDER not in flags:
+        flags.append(str(Flag.LOST_PLACEHOLDER))
+    if flags and retry and not piece.strict:
+        piece.strict = True
+        piece.first_try = (text, flags)
+        return True
+    if piece.first_try is not None and len(piece.first_try[1]) < len(flags):
+        text, flags = piece.first_try  # the stricter retry did worse
+    piece.result, piece.flags = text, flags
+    return False
+
+
+def _finish_unit(plan: LanguagePlan, work: UnitWork, fresh: dict[str, str], model_key: str) -> None:
+    unit = work.unit
+    text = join_pieces([piece.result or "" for piece in work.pieces], plan.target)
+    plan.translated[unit.text] = text
+    flags = sorted({flag for piece in work.pieces for flag in piece.flags})
+    if flags:
+        plan.flags[unit.text] = flags
+    else:  # only clean translations are worth reusing
+        fresh[cache_key(model_key, unit.source, plan.target, unit.text)] = text
+    plan.work.remove(work)
+
+
+def _store_completed(ctx: WorkerContext, job: Job, plans: list[LanguagePlan], render: Any) -> None:
+    """Store every language whose last sentence is back (each one once)."""
+    for plan in plans:
+        if plan.complete and not plan.stored:
+            _store_language(ctx, job, plan, render)
+            plan.stored = True
+
+
+def _store_language(ctx: WorkerContext, job: Job, plan: LanguagePlan, render: Any) -> None:
+    if plan.error is not None:
+        store.record_translation(
+            ctx.db,
+            job.id,
+            plan.target,
+            attempt=job.attempts,
+            status=TranslationStatus.FAILED,
+            error_code=plan.error.code,
+            error_message=plan.error.message,
+        )
+        return
+    store.record_translation(
+        ctx.db,
+        job.id,
+        plan.target,
+        attempt=job.attempts,
+        status=TranslationStatus.SUCCEEDED,
+        direction=text_direction(plan.target),
+        flags=plan.flag_records(),
+        **render(plan.translated, plan.target),
+    )

@@ -1,0 +1,124 @@
+"""The Celery application the workers run.
+
+Start it with ``dragoman worker`` (or ``celery -A worker.runtime.celery_app worker``).
+Nothing heavy happens at import. Before the pool starts, the engine libraries are
+imported once (in the main thread, so no two threads race through transformers'
+lazy imports); once the worker is up, the model is pulled if needed and loaded in
+the background while the heartbeat reports its state. On SIGTERM running jobs are
+handed back to the queue and the worker exits within ``worker_shutdown_seconds``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+from celery.signals import (
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+    worker_shutting_down,
+)
+
+from service.db import upgrade_database
+from service.queue import celery_config
+from service.settings import get_settings
+from worker.engines.memory import limit_malloc_arenas
+
+# Pool children are forked from the worker; the tokenizers library must not
+# start its thread pool before that fork.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Progress bars of model loading would land in the worker log as WARNING lines.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# Before any pool or engine thread exists: the decoder threads' scratch memory then
+# shares two heaps instead of one each (about 70 MB less at peak with NLLB-600M).
+limit_malloc_arenas()
+
+app = Celery("dragoman")
+app.conf.update(celery_config(get_settings()))
+app.conf.update(imports=["worker.runtime.tasks"])
+
+_heartbeat: Any = None
+_reaper: Any = None
+
+
+@worker_init.connect
+def _before_pool(**_: Any) -> None:
+    from worker.engines.libraries import import_libraries
+    from worker.pipeline.translate import libraries_for
+    from worker.runtime import model
+
+    settings = get_settings()
+    import_libraries(*libraries_for(settings))
+    if settings.worker_pool == "prefork":
+        # Pool processes are forked next: pull (if needed) before, so each finds the
+        # model installed, and load in each of them.
+        loader = model.ModelLoader(settings, load=False)
+        loader.run()
+        model.install(loader)
+
+
+@worker_process_init.connect
+def _fresh_process(**_: Any) -> None:
+    from worker.runtime import context, lifecycle, model
+
+    context.reset()
+    lifecycle.reset_drain()
+    loader = model.ModelLoader(get_settings(), pull=False)
+    model.install(loader)
+    loader.start()
+
+
+@worker_ready.connect
+def _start_threads(sender: Any = None, **_: Any) -> None:
+    global _heartbeat
+    from worker.runtime import metrics, model
+    from worker.runtime.heartbeat import Heartbeat
+
+    settings = get_settings()
+    metrics.serve(settings.metrics_port)
+    loader = model.current()
+    start = loader is None or settings.worker_pool != "prefork"
+    if start:
+        loader = model.ModelLoader(settings)
+        model.install(loader)
+    assert loader is not None
+    _heartbeat = Heartbeat(settings, loader.report)
+    loader.on_change = _heartbeat.wake
+    _heartbeat.start()
+    if start:
+        loader.start()
+    _start_reaper(settings)
+
+
+def _start_reaper(settings: Any) -> None:
+    global _reaper
+    from worker.runtime.reaper import Reaper
+
+    if settings.reaper_seconds > 0:
+        _reaper = Reaper(settings)
+        _reaper.start()
+
+
+@worker_shutting_down.connect
+def _drain(**_: Any) -> None:
+    from worker.runtime import lifecycle
+
+    lifecycle.begin_drain(get_settings().worker_shutdown_seconds)
+
+
+@worker_shutdown.connect
+def _stop_threads(**_: Any) -> None:
+    if _reaper is not None:
+        _reaper.stop(timeout=1)
+    if _heartbeat is not None:
+        _heartbeat.stop(timeout=2)
+
+
+def prepare() -> None:
+    """Create the data folders and bring the schema up to date before the worker starts."""
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade_database(settings.effective_database_url, settings.data_dir)

@@ -1,0 +1,95 @@
+"""Celery tasks: thin wrappers that take a job id and call the pipeline."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from service import store
+from service.store import recovery
+from service.contract import TaskName
+from service.errors import DragomanError, TransientError
+from service.settings import get_settings
+from worker.pipeline import job as pipeline
+from worker.runtime import context, webhooks
+from worker.runtime.celery_app import app
+from worker.runtime.context import WORKER_ID
+
+log = logging.getLogger("dragoman.worker")
+
+
+@app.task(
+    name=TaskName.PROCESS_JOB.value,
+    bind=True,
+    acks_late=True,
+    max_retries=get_settings().task_max_retries,
+)
+def process_job(self: Task, job_id: str, held_by: str | None = None) -> None:
+    """Summarise and translate one job; transient failures are retried with backoff.
+
+    ``held_by`` is set on a retry: the worker whose attempt failed still holds the
+    job ``running`` while alive, so the retry releases it before claiming it again.
+    """
+    ctx = context.current()
+    try:
+        if held_by is not None:
+            recovery.release_job(ctx.db, job_id, worker=held_by)
+        pipeline.run_job(ctx, job_id)
+    except TransientError as exc:
+        if self.request.retries >= (self.max_retries or 0):
+            _fail_quietly(ctx, job_id, exc)
+            return
+        delay = min(60, 2 ** (self.request.retries + 1))
+        log.warning("job %s: %s; retrying in %ss", job_id, exc.code, delay)
+        raise self.retry(exc=exc, countdown=delay, kwargs={"held_by": WORKER_ID}) from exc
+    except SoftTimeLimitExceeded:
+        if store.fail_job(
+            ctx.db,
+            job_id,
+            "timeout",
+            f"The job ran past the {ctx.settings.task_soft_time_limit}s time limit "
+            "(DRAGOMAN_TASK_SOFT_TIME_LIMIT).",
+        ):
+            webhooks.job_finished(ctx.db, job_id)
+    except DragomanError as exc:  # the pipeline records its own; this is for what escapes it
+        log.error("job %s: %s: %s", job_id, exc.code, exc.message)
+        _fail_quietly(ctx, job_id, exc)
+    except Exception:
+        # Logged here with its trace; the caller sees a stable code and no internals.
+        log.exception("job %s: unexpected error", job_id)
+        _fail_quietly(ctx, job_id, DragomanError("An internal error occurred; see the worker log."))
+
+
+def _fail_quietly(ctx: context.WorkerContext, job_id: str, exc: DragomanError) -> None:
+    try:
+        if store.fail_job(ctx.db, job_id, exc.code, exc.message):
+            webhooks.job_finished(ctx.db, job_id)
+    except DragomanError:
+        log.error("job %s: could not record failure %s", job_id, exc.code)
+
+
+@app.task(
+    name=TaskName.DELIVER_WEBHOOK.value,
+    bind=True,
+    acks_late=True,
+    # Attempts are counted in webhook_deliveries; Celery's count also covers the
+    # retries of a database outage, which record no attempt.
+    max_retries=get_settings().webhook_max_attempts + get_settings().task_max_retries,
+)
+def deliver_webhook(self: Task, job_id: str) -> None:
+    """POST a finished job to its callback URL; retried with backoff until delivered."""
+    ctx = context.current()
+    try:
+        outcome = webhooks.deliver(ctx.db, ctx.settings, job_id)
+    except TransientError as exc:
+        if self.request.retries >= (self.max_retries or 0):
+            log.error("job %s: webhook left pending: %s", job_id, exc.code)
+            return  # still pending: the reaper sends it again later
+        delay = min(60, 2 ** (self.request.retries + 1))
+        raise self.retry(exc=exc, countdown=delay) from exc
+    if outcome is not None and outcome.retry_in is not None:
+        if self.request.retries >= (self.max_retries or 0):
+            return
+        raise self.retry(countdown=outcome.retry_in)
