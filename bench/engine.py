@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import cpu_share, status_kib
-from worker.engines.ct2 import cut_batches
 from worker.engines.memory import release_free_memory
+from worker.engines.planning import cut_batches
 
 log = logging.getLogger("bench.engine")
 

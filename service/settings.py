@@ -36,8 +36,11 @@ class Settings(BaseSettings):
     )
 
     translation_model: str = DEFAULT_TRANSLATION_MODEL
-    translation_backend: Literal["auto", "transformers", "ctranslate2", "echo"] = Field(
-        default="auto", description="echo returns text unchanged: for load tests, not translation."
+    translation_backend: str = Field(
+        default="auto",
+        pattern=r"^[a-z0-9_-]{1,32}$",
+        description="auto, ctranslate2, transformers, or echo (returns text unchanged: for "
+        "load tests, not translation); workers refuse a name no engine of theirs has.",
     )
     summary_model: str = "extractive"
     models_dir: Path | None = Field(

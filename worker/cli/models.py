@@ -47,8 +47,8 @@ def pull(
 ) -> None:
     """Download a model from the Hugging Face Hub and convert it for the fast engine."""
     from service.settings import get_settings
-    from worker.engines.model_store import licence_note
-    from worker.engines.model_store import pull as pull_model
+    from worker.models.pull import pull as pull_model
+    from worker.models.store import licence_note
 
     out, err = _consoles()
     models_dir = get_settings().effective_models_dir
@@ -77,7 +77,7 @@ def pull(
 def list_models() -> None:
     """List the models in the local store."""
     from service.settings import get_settings
-    from worker.engines.model_store import installed, licence_note
+    from worker.models.store import installed, licence_note
 
     out, _ = _consoles()
     models_dir = get_settings().effective_models_dir

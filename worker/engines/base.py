@@ -1,19 +1,28 @@
-"""The translation engine interface shared by every backend.
+"""The translation engine interface every backend implements.
 
-A ``Translator`` turns source sentences into target sentences, one output per
+A :class:`Translator` turns source sentences into target sentences, one output per
 input, in order. Language arguments are the user-facing canonical codes (``en``,
 ``az``, ``fa``, ``hy``, ``azb``...); each engine maps them to its model's own codes
 (NLLB ``azj_Latn``, M2M100 ``__az__``, Marian ``>>aze<<``).
 
-``translate_segments`` takes sentences with their own source and target
-languages, so one engine call can serve several languages and several jobs at
-once; that is what the batch scheduler feeds it.
+Engines plan their own batches (:meth:`Translator.plan_batches`: which sentences run
+together, within the engine's memory budget) and translate a planned batch with the
+tokens the plan encoded; the batch scheduler feeds every engine that way, sentences of
+several jobs and language pairs at once.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from worker.engines.libraries import Group
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+    from worker.engines.planning import PlannedBatch
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,15 @@ class Segment:
     strict: bool = False
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How an engine decodes one batch."""
+
+    beams: int = 1
+    repetition_penalty: float = 1.0
+    no_repeat_ngram: int = 0
+
+
 # Stricter decoding for retries: beam search discourages the degenerate loops and
 # copied input that greedy search falls into on hard sentences.
 STRICT_BEAMS = 4
@@ -37,53 +55,102 @@ STRICT_REPETITION_PENALTY = 1.2
 STRICT_NO_REPEAT_NGRAM = 3
 
 
-@runtime_checkable
-class Translator(Protocol):
-    """A loaded translation model."""
+def decoding_for(strict: bool, normal: Decoding) -> Decoding:
+    """``normal``, or the stricter decoding of a retry."""
+    if not strict:
+        return normal
+    return Decoding(
+        max(normal.beams, STRICT_BEAMS), STRICT_REPETITION_PENALTY, STRICT_NO_REPEAT_NGRAM
+    )
+
+
+class Translator(ABC):
+    """A loaded translation model.
+
+    Attributes:
+        model_name: What the operator configured (a Hub id or a folder).
+        max_input_tokens: Longest sentence the model takes; longer ones are split
+            by the pipeline before they get here.
+    """
 
     model_name: str
     max_input_tokens: int
 
+    @abstractmethod
     def languages(self) -> list[str]:
         """Canonical codes this model can translate from and into, sorted."""
-        ...
 
-    def count_tokens(self, texts: list[str], source: str) -> list[int]:
-        """Model input length of each text, special tokens included."""
-        ...
-
+    @abstractmethod
     def supports(self, source: str, target: str) -> bool:
         """Whether the model can translate from ``source`` into ``target``."""
-        ...
+
+    @abstractmethod
+    def count_tokens(self, texts: list[str], source: str) -> list[int]:
+        """Model input length of each text, special tokens included."""
+
+    @abstractmethod
+    def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
+        """The batches ``translate_segments`` would run for ``segments``, in order.
+
+        Blank segments belong to no batch: they translate to ``""``.
+        """
+
+    @abstractmethod
+    def translate_segments(
+        self, segments: list[Segment], tokens: Sequence[Any] | None = None
+    ) -> list[str]:
+        """Translate segments of any language pairs; one output per input, in order.
+
+        ``tokens``, when given, are the segments' source tokens from a planned batch,
+        used as they are instead of encoding again.
+
+        Raises:
+            TextTooLong: A segment is over ``max_input_tokens``.
+        """
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Engine, device, weight type and batch budget, for the log and ``/readyz``."""
 
     def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
         """Translate ``sentences`` from ``source`` into ``target``; one output per input."""
-        ...
-
-    def translate_segments(self, segments: list[Segment]) -> list[str]:
-        """Translate segments of any language pairs; one output per input, in order."""
-        ...
+        return self.translate_segments([Segment(s, source, target) for s in sentences])
 
     def check_segments(self, segments: list[Segment]) -> None:
-        """Raise ``TextTooLong`` or ``UnsupportedLanguage`` for segments the model cannot take."""
-        ...
+        """Raise ``TextTooLong`` for a segment the model cannot take."""
+        from service.errors import TextTooLong
+
+        for segment in segments:
+            (tokens,) = self.count_tokens([segment.text], segment.source)
+            if tokens > self.max_input_tokens:
+                raise TextTooLong(
+                    f"A sentence is {tokens} tokens long; {self.model_name} accepts at most "
+                    f"{self.max_input_tokens}: {segment.text[:80]!r}...",
+                    tokens=tokens,
+                    limit=self.max_input_tokens,
+                )
 
 
-def translate_by_pair(translator: Translator, segments: list[Segment]) -> list[str]:
-    """``translate_segments`` for engines that translate one language pair per call."""
-    outputs: list[str] = [""] * len(segments)
-    groups: dict[tuple[str, str, bool], list[int]] = {}
-    for index, segment in enumerate(segments):
-        groups.setdefault((segment.source, segment.target, segment.strict), []).append(index)
-    for (source, target, strict), indices in groups.items():
-        sentences = [segments[i].text for i in indices]
-        if strict and hasattr(translator, "translate_strict"):
-            texts = translator.translate_strict(sentences, source, target)
-        else:
-            texts = translator.translate(sentences, source, target)
-        for i, text in zip(indices, texts, strict=True):
-            outputs[i] = text
-    return outputs
+@dataclass(frozen=True)
+class Backend:
+    """One engine as the worker sees it: how to load a model with it, and what it needs.
+
+    Attributes:
+        name: What ``DRAGOMAN_TRANSLATION_BACKEND`` calls it.
+        create: ``create(model, device, **options)`` loads a model.
+        options: Its constructor options from the settings (hashable values: they key
+            the loaded model).
+        languages: A model's languages read without loading its weights.
+        runs: Whether this engine runs the model at a path as it is (``auto`` picks it).
+        libraries: The library groups to import before the worker's threads start.
+    """
+
+    name: str
+    create: Callable[..., Translator]
+    options: Callable[[Settings], dict[str, Hashable]]
+    languages: Callable[[str], list[str]]
+    runs: Callable[[str], bool]
+    libraries: tuple[Group, ...]
 
 
 class Summarizer(Protocol):

@@ -14,71 +14,24 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
 from service.errors import ModelUnavailable, TextTooLong
-from worker.engines.base import (
-    STRICT_BEAMS,
-    STRICT_NO_REPEAT_NGRAM,
-    STRICT_REPETITION_PENALTY,
-    Segment,
-)
+from service.settings import Settings
+from worker import metrics
+from worker.engines.base import Backend, Decoding, Segment, Translator, decoding_for
+from worker.engines.checkpoints import load_errors
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
-from worker.engines.hf import _load_errors
 from worker.engines.libraries import import_libraries
 from worker.engines.memory import release_free_memory
+from worker.engines.planning import PlannedBatch, plan_batches
 from worker.engines.spm import SentencePieceCodec
-from worker.runtime import metrics
 
 log = logging.getLogger(__name__)
 
 _NO_LIMIT = 1_000_000
-MAX_BATCH_SENTENCES = 64
-
-
-@dataclass(frozen=True)
-class PlannedBatch:
-    """One engine call of a plan: indices into the planned segments, their tokens.
-
-    ``fill`` is the share of the batch budget it takes (0..1, more for a lone
-    sentence longer than the budget). Handing ``tokens`` back to
-    ``translate_segments`` spares encoding the batch a second time.
-    """
-
-    indices: list[int]
-    fill: float
-    tokens: list[list[str]]
-
-
-def cut_batches(
-    widths: Sequence[int],
-    cost: Callable[[int, int], int],
-    budget: int,
-    max_rows: int = MAX_BATCH_SENTENCES,
-) -> list[list[int]]:
-    """Cut items (in the given order, usually sorted by length) into consecutive runs.
-
-    ``cost(rows, width)`` is what a batch of ``rows`` items, the longest ``width``
-    tokens, takes of ``budget``; a run grows while it fits and has under
-    ``max_rows`` items. An item too long to share the budget gets a run of its own.
-    Returns positions into ``widths``.
-    """
-    batches: list[list[int]] = []
-    current: list[int] = []
-    width = 0
-    for position, item_width in enumerate(widths):
-        grown = max(width, item_width)
-        if current and (cost(len(current) + 1, grown) > budget or len(current) >= max_rows):
-            batches.append(current)
-            current, grown = [], item_width
-        current.append(position)
-        width = grown
-    if current:
-        batches.append(current)
-    return batches
 
 
 def available_cores() -> int:
@@ -89,7 +42,7 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-class CTranslate2Translator:
+class CTranslate2Translator(Translator):
     """A converted seq2seq model run by CTranslate2.
 
     Args:
@@ -103,8 +56,6 @@ class CTranslate2Translator:
             memory (attention caches grow with it; about 150 KB per position for a
             model of NLLB-600M's size), whatever the sentences' lengths.
         num_beams: Beam width; 1 is greedy search.
-        batch_size: Accepted for symmetry with the transformers engine; batches here
-            are sized by ``max_batch_tokens``.
     """
 
     def __init__(
@@ -116,16 +67,13 @@ class CTranslate2Translator:
         threads: int = 0,
         max_batch_tokens: int = 4096,
         num_beams: int = 1,
-        batch_size: int | None = None,
         no_repeat_ngram_size: int = 0,
         repetition_penalty: float = 1.0,
     ) -> None:
         self.model_name = name
         self.device = device
-        self.num_beams = num_beams
+        self.decoding = Decoding(num_beams, repetition_penalty, no_repeat_ngram_size)
         self.max_batch_tokens = max_batch_tokens
-        self.no_repeat_ngram_size = no_repeat_ngram_size
-        self.repetition_penalty = repetition_penalty
         self.threads = threads or available_cores()
         self.compute_type = compute_type
         if compute_type == "default":
@@ -170,7 +118,7 @@ class CTranslate2Translator:
                 inter_threads=1,
             )
             codec = SentencePieceCodec(path)
-        except _load_errors() as exc:
+        except load_errors() as exc:
             raise ModelUnavailable(
                 f"CTranslate2 model {name!r} cannot be loaded ({str(exc).splitlines()[0][:200]}). "
                 "Reinstall it with `dragoman models pull NAME`.",
@@ -189,7 +137,7 @@ class CTranslate2Translator:
         known = [int(v) for v in limits if isinstance(v, int) and 0 < v < _NO_LIMIT]
         return min(known) if known else 512
 
-    # Translator protocol
+    # Translator
 
     def languages(self) -> list[str]:
         return self.language_map.languages()
@@ -197,91 +145,73 @@ class CTranslate2Translator:
     def supports(self, source: str, target: str) -> bool:
         return self.language_map.supports(source, target)
 
-    def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
-        return self.translate_segments([Segment(s, source, target) for s in sentences])
-
     def count_tokens(self, texts: list[str], source: str) -> list[int]:
         target = next(iter(self.language_map.targets))
         return [len(t) for t in self._encode([Segment(x, source, target) for x in texts])]
 
-    def check_segments(self, segments: list[Segment]) -> None:
-        for segment, tokens in zip(segments, self._encode(segments), strict=True):
-            if len(tokens) > self.max_input_tokens:
-                raise TextTooLong(
-                    f"A sentence is {len(tokens)} tokens long; {self.model_name} accepts at "
-                    f"most {self.max_input_tokens}: {segment.text[:80]!r}...",
-                    tokens=len(tokens),
-                    limit=self.max_input_tokens,
-                )
+    def describe(self) -> dict[str, Any]:
+        return {
+            "engine": "ctranslate2",
+            "device": self.device,
+            "compute_type": self.compute_type,
+            "threads": self.threads,
+            "max_batch_tokens": self.max_batch_tokens,
+        }
 
     def translate_segments(
-        self, segments: list[Segment], tokens: list[list[str]] | None = None
+        self, segments: list[Segment], tokens: Sequence[Any] | None = None
     ) -> list[str]:
         """Translate segments of any language pairs in length-sorted, token-budgeted batches.
 
         ``tokens``, when given, are the segments' source tokens from ``plan_batches``
         (a planned batch); they are used as they are instead of encoding again.
         """
-        encoded = self._encode(segments) if tokens is None else tokens
+        encoded: Sequence[Any] = self._encode(segments) if tokens is None else tokens
         if len(encoded) != len(segments):
             raise ValueError("one token sequence per segment expected")
-        outputs = [""] * len(segments)
-        todo = [i for i, sequence in enumerate(encoded) if sequence]
-        for i in todo:
-            if len(encoded[i]) > self.max_input_tokens:
+        for sequence in encoded:
+            if len(sequence) > self.max_input_tokens:
                 raise TextTooLong(
-                    f"A sentence is {len(encoded[i])} tokens long; {self.model_name} accepts "
+                    f"A sentence is {len(sequence)} tokens long; {self.model_name} accepts "
                     f"at most {self.max_input_tokens}.",
-                    tokens=len(encoded[i]),
+                    tokens=len(sequence),
                     limit=self.max_input_tokens,
                 )
-        for batch in self._plan(todo, segments, encoded):
-            strict = segments[batch.indices[0]].strict
-            self._run_batch(batch.indices, segments, encoded, outputs, strict)
+        outputs = [""] * len(segments)
+        for batch in self._plan(segments, encoded):
+            self._run_batch(batch.indices, segments, encoded, outputs)
         return outputs
 
     def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
-        """The batches ``translate_segments(segments)`` would run, in order.
+        return self._plan(segments, self._encode(segments))
 
-        Blank segments belong to no batch.
-        """
-        encoded = self._encode(segments)
-        return self._plan([i for i, t in enumerate(encoded) if t], segments, encoded)
-
-    def _plan(
-        self, todo: list[int], segments: list[Segment], encoded: list[list[str]]
-    ) -> list[PlannedBatch]:
-        # Similar lengths share a batch: little padding, and one decoding bound fits all.
-        todo = sorted(todo, key=lambda i: len(encoded[i]))
-        plan: list[PlannedBatch] = []
-        for strict in (False, True):
-            chosen = [i for i in todo if segments[i].strict == strict]
-            beams = max(self.num_beams, STRICT_BEAMS) if strict else self.num_beams
-            for batch in self._batches(chosen, encoded, beams):
-                width = max(len(encoded[i]) for i in batch)
-                fill = self.batch_cost(len(batch), width, beams) / self.max_batch_tokens
-                plan.append(PlannedBatch(batch, fill, [encoded[i] for i in batch]))
-        return plan
+    def _plan(self, segments: list[Segment], encoded: Sequence[Any]) -> list[PlannedBatch]:
+        # A batch mixes languages and jobs freely: only strict retries decode apart.
+        return plan_batches(
+            segments,
+            encoded,
+            group=lambda segment: segment.strict,
+            cost=lambda rows, width, segment: self.batch_cost(
+                rows, width, decoding_for(segment.strict, self.decoding).beams
+            ),
+            budget=self.max_batch_tokens,
+        )
 
     def _run_batch(
-        self,
-        batch: list[int],
-        segments: list[Segment],
-        encoded: list[list[str]],
-        outputs: list[str],
-        strict: bool,
+        self, batch: list[int], segments: list[Segment], encoded: Sequence[Any], outputs: list[str]
     ) -> None:
         prefixes = [self._target_prefix(segments[i].target) for i in batch]
         longest = max(len(encoded[i]) for i in batch)
+        decoding = decoding_for(segments[batch[0]].strict, self.decoding)
         started = time.perf_counter()
         results = self._translator.translate_batch(
-            [encoded[i] for i in batch],
+            [list(encoded[i]) for i in batch],
             target_prefix=prefixes if any(prefixes) else None,
-            beam_size=max(self.num_beams, STRICT_BEAMS) if strict else self.num_beams,
+            beam_size=decoding.beams,
             max_batch_size=0,
             max_decoding_length=self._max_length(longest),
-            repetition_penalty=STRICT_REPETITION_PENALTY if strict else self.repetition_penalty,
-            no_repeat_ngram_size=STRICT_NO_REPEAT_NGRAM if strict else self.no_repeat_ngram_size,
+            repetition_penalty=decoding.repetition_penalty,
+            no_repeat_ngram_size=decoding.no_repeat_ngram,
             return_scores=False,
         )
         target_tokens = 0
@@ -311,21 +241,6 @@ class CTranslate2Translator:
         degenerate output decodes to the bound, so the bound is what must fit.
         """
         return rows * beams * (width + self._max_length(width))
-
-    def _batches(
-        self, order: list[int], encoded: list[list[str]], beams: int = 1
-    ) -> list[list[int]]:
-        """Consecutive runs of ``order`` (sorted by length) within the batch budget.
-
-        A sentence too long to share the budget with any other still gets a batch
-        of its own: it was already checked against the model's input limit.
-        """
-        runs = cut_batches(
-            [len(encoded[i]) for i in order],
-            lambda rows, width: self.batch_cost(rows, width, beams),
-            self.max_batch_tokens,
-        )
-        return [[order[position] for position in run] for run in runs]
 
     def _encode(self, segments: list[Segment]) -> list[list[str]]:
         """Source tokens per segment (language and end tokens included); blank -> []."""
@@ -361,9 +276,28 @@ def model_languages(name: str) -> list[str]:
         raise ModelUnavailable(f"{name!r} is not a CTranslate2 model directory.", model=name)
     try:
         codec = SentencePieceCodec(Path(name).expanduser())
-    except _load_errors() as exc:
+    except load_errors() as exc:
         raise ModelUnavailable(
             f"CTranslate2 model {name!r} cannot be read ({str(exc).splitlines()[0][:200]}).",
             model=name,
         ) from exc
     return codec.language_map.languages()
+
+
+def _options(settings: Settings) -> dict[str, Hashable]:
+    return {
+        "compute_type": settings.compute_type,
+        "threads": settings.threads,
+        "max_batch_tokens": settings.translation_max_batch_tokens,
+        "num_beams": settings.translation_beams,
+    }
+
+
+BACKEND = Backend(
+    name="ctranslate2",
+    create=CTranslate2Translator,
+    options=_options,
+    languages=model_languages,
+    runs=is_ctranslate2_dir,
+    libraries=("ctranslate2",),
+)

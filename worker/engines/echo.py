@@ -8,15 +8,19 @@ paragraphs) loses nothing. Selected with ``DRAGOMAN_TRANSLATION_BACKEND=echo``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
-from worker.engines.base import Segment
+from worker import metrics
+from worker.engines.base import Backend, Segment, Translator
 from worker.engines.libraries import import_libraries
-from worker.runtime import metrics
+from worker.engines.planning import PlannedBatch, plan_batches
 
 
 @lru_cache(maxsize=1)
-def _languages() -> tuple[str, ...]:
+def languages() -> tuple[str, ...]:
+    """Every language NLLB-200 knows (the echo engine claims them all)."""
     import_libraries("transformers")
     from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
 
@@ -25,31 +29,51 @@ def _languages() -> tuple[str, ...]:
     return tuple(nllb_language_map(FAIRSEQ_LANGUAGE_CODES).languages())
 
 
-class EchoTranslator:
+class EchoTranslator(Translator):
     """Answers each sentence with itself, for every language NLLB-200 knows."""
 
     max_input_tokens = 1_000_000
+    max_batch_sentences = 64
 
-    def __init__(self, name: str = "echo", device: str = "cpu", **_: object) -> None:
+    def __init__(self, name: str = "echo", device: str = "cpu") -> None:
         self.model_name = name
 
     def count_tokens(self, texts: list[str], source: str) -> list[int]:
         return [len(text.split()) for text in texts]
 
     def languages(self) -> list[str]:
-        return list(_languages())
+        return list(languages())
 
     def supports(self, source: str, target: str) -> bool:
-        known = _languages()
+        known = languages()
         return source in known and target in known
 
-    def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
-        return self.translate_segments([Segment(s, source, target) for s in sentences])
+    def describe(self) -> dict[str, Any]:
+        return {"engine": "echo", "device": "cpu"}
 
-    def translate_segments(self, segments: list[Segment]) -> list[str]:
+    def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
+        words = [segment.text.split() for segment in segments]
+        return plan_batches(
+            segments,
+            words,
+            group=lambda segment: segment.strict,
+            cost=lambda rows, width, segment: rows,
+            budget=self.max_batch_sentences,
+        )
+
+    def translate_segments(
+        self, segments: list[Segment], tokens: Sequence[Any] | None = None
+    ) -> list[str]:
         words = sum(len(s.text.split()) for s in segments)
         metrics.record_batch(len(segments), words, words)
         return [segment.text for segment in segments]
 
-    def check_segments(self, segments: list[Segment]) -> None:
-        return None
+
+BACKEND = Backend(
+    name="echo",
+    create=EchoTranslator,
+    options=lambda settings: {},
+    languages=lambda path: list(languages()),
+    runs=lambda path: False,  # only when asked for
+    libraries=("transformers",),  # for NLLB's list of languages
+)

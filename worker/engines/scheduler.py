@@ -26,6 +26,7 @@ import logging
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from worker.engines.base import Segment, Translator
 
@@ -44,7 +45,7 @@ class Batch:
     """Requests for one engine call, with their source tokens when the engine planned it."""
 
     requests: list[Request]
-    tokens: list[list[str]] | None = None
+    tokens: list[Any] | None = None
     blank: bool = False  # blank texts only: answered without decoding
 
     def keep(self, flags: list[bool]) -> Batch:
@@ -164,11 +165,10 @@ class BatchScheduler:
 
     def _plan(self, taken: list[Request]) -> list[Batch]:
         """The engine's batches for ``taken``; a nearly empty last one goes back to wait."""
-        planner = getattr(self.translator, "plan_batches", None)
-        if planner is None or len(taken) < 2:
+        if len(taken) < 2:
             return [Batch(taken)]
         try:
-            plan = planner([segment for _, segment, _ in taken])
+            plan = self.translator.plan_batches([segment for _, segment, _ in taken])
         except Exception:  # noqa: BLE001 - translating reports the error per sentence
             return [Batch(taken)]
         batches = [Batch([taken[i] for i in p.indices], p.tokens) for p in plan]
@@ -209,12 +209,7 @@ class BatchScheduler:
         requests = batch.requests
         segments = [segment for _, segment, _ in requests]
         try:
-            if batch.tokens is None:
-                outputs = self.translator.translate_segments(segments)
-            else:
-                outputs = self.translator.translate_segments(  # type: ignore[call-arg]
-                    segments, batch.tokens
-                )
+            outputs = self.translator.translate_segments(segments, batch.tokens)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting jobs
             if len(requests) == 1:
                 requests[0][2].set_exception(exc)

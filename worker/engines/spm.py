@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from worker.engines.hf import Family
+from worker.engines.checkpoints import Family
 from worker.engines.languages import (
     LanguageMap,
     m2m100_language_map,

@@ -21,12 +21,12 @@ from service.contract import TranslationStatus
 from service.errors import DragomanError, JobTimeout, PermanentError, UnsupportedLanguage
 from service.languages import text_direction
 from service.models import Job
+from worker import metrics
 from worker.engines.base import Segment, Translator
-from worker.engines.convert import is_ctranslate2_dir
-from worker.engines.libraries import Group
-from worker.engines.registry import registry
 from worker.engines.scheduler import BatchScheduler
+from worker.models.backends import load_model
 from worker.pipeline.cache import cache_key
+from worker.pipeline.context import HandedBack, WorkerContext
 from worker.pipeline.quality import (
     Flag,
     Protected,
@@ -38,14 +38,10 @@ from worker.pipeline.quality import (
     restore,
     split_long_sentence,
 )
-from worker.runtime import lifecycle, metrics
-from worker.runtime import model as model_loader
-from worker.runtime.context import WorkerContext
 
 log = logging.getLogger("dragoman.translation")
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress commits
-TRANSFORMERS_MAX_BATCH = 32  # sentences per generate call of the transformers engine
 CANCEL_CHECK_INTERVAL = 0.5  # seconds between looks at the job's status
 
 
@@ -60,95 +56,15 @@ class PartialFailure(PermanentError):
         super().__init__("Some target languages failed: " + "; ".join(f.message for f in failures))
 
 
-def resolve_model(settings: Any) -> tuple[str, str]:
-    """``(model path or id, backend)`` for the configured translation model.
-
-    ``auto`` runs a CTranslate2 directory with CTranslate2, a Hub id installed by
-    ``dragoman models pull`` from the model store, and anything else with transformers.
-    """
-    name: str = settings.translation_model
-    backend: str = settings.translation_backend
-    if backend == "echo":
-        return "echo", "echo"
-    if is_ctranslate2_dir(name):
-        return name, "ctranslate2" if backend == "auto" else backend
-    from worker.engines.model_store import resolve
-
-    installed = resolve(name, settings.effective_models_dir)
-    if installed is not None and backend in ("auto", "ctranslate2"):
-        return str(installed), "ctranslate2"
-    return name, "transformers" if backend == "auto" else backend
-
-
-def libraries_for(settings: Any) -> list[Group]:
-    """The library groups the configured models need (imported before the worker's threads)."""
-    from worker.engines.model_store import needs_pull
-
-    _, backend = resolve_model(settings)
-    groups: set[Group] = {"ctranslate2"} if backend == "ctranslate2" else {"transformers"}
-    if settings.summary_model != "extractive" or needs_pull(
-        settings.translation_model,
-        settings.translation_backend,
-        settings.effective_models_dir,
-        enabled=settings.auto_pull,
-    ):
-        groups |= {"transformers", "ctranslate2"}  # a model conversion needs both
-    return sorted(groups)
-
-
-def model_languages(settings: Any) -> list[str]:
-    """Languages of the configured model, read without loading its weights."""
-    name, backend = resolve_model(settings)
-    if backend == "echo":
-        from worker.engines.echo import EchoTranslator
-
-        return EchoTranslator().languages()
-    if backend == "ctranslate2":
-        from worker.engines import ct2
-
-        return ct2.model_languages(name)
-    from worker.engines import hf
-
-    return hf.model_languages(name)
-
-
-def describe_engine(settings: Any) -> dict[str, Any]:
-    """Which engine runs the configured model, on what: for the heartbeat and ``/readyz``."""
-    name, backend = resolve_model(settings)
-    return {"engine": backend, "device": settings.device, "path": name}
-
-
 def load_translator(ctx: WorkerContext) -> Translator:
-    """The process's translator, once the worker's model loader has finished pulling it.
+    """The process's translator, once the worker's model is ready.
 
     Raises:
         ModelUnavailable: The model cannot be pulled or loaded on this machine.
+        HandedBack: The worker began stopping while waiting.
     """
-    loader = model_loader.current()
-    if loader is not None:
-        while not loader.wait(timeout=0.5):
-            if lifecycle.draining():
-                raise lifecycle.HandedBack
-        loader.check_pulled()
+    ctx.wait_for_model()
     return load_model(ctx.settings)
-
-
-def load_model(settings: Any) -> Translator:
-    """Load (once per process, through the registry) the configured translation model."""
-    name, backend = resolve_model(settings)
-    options: dict[str, Any] = {"num_beams": settings.translation_beams}
-    if backend == "ctranslate2":
-        options.update(
-            compute_type=settings.compute_type,
-            threads=settings.threads,
-            max_batch_tokens=settings.translation_max_batch_tokens,
-        )
-    elif backend == "transformers":
-        # PyTorch pads a generate batch to its longest sentence and keeps fp32 caches
-        # for all of it: the scheduler's pool is split into smaller calls.
-        batch_size = min(settings.translation_batch_size, TRANSFORMERS_MAX_BATCH)
-        options.update(batch_size=batch_size, threads=settings.threads or None)
-    return registry().get_translator(name, backend=backend, device=settings.device, **options)
 
 
 @dataclass(frozen=True)
@@ -374,8 +290,8 @@ def _collect(
             if done != reported and (all_done or now - last_progress >= PROGRESS_INTERVAL):
                 store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
                 reported, last_progress = done, now
-            if lifecycle.draining():
-                raise lifecycle.HandedBack
+            if ctx.stopping():
+                raise HandedBack
             if now - last_cancel_check >= CANCEL_CHECK_INTERVAL:
                 last_cancel_check = now
                 if not store.still_running(ctx.db, job.id, job.attempts):

@@ -47,7 +47,7 @@ _reaper: Any = None
 @worker_init.connect
 def _before_pool(**_: Any) -> None:
     from worker.engines.libraries import import_libraries
-    from worker.pipeline.translate import libraries_for
+    from worker.models.backends import libraries_for
     from worker.runtime import model
 
     settings = get_settings()
@@ -74,7 +74,8 @@ def _fresh_process(**_: Any) -> None:
 @worker_ready.connect
 def _start_threads(sender: Any = None, **_: Any) -> None:
     global _heartbeat
-    from worker.runtime import metrics, model
+    from worker import metrics
+    from worker.runtime import model
     from worker.runtime.heartbeat import Heartbeat
 
     settings = get_settings()

@@ -3,7 +3,7 @@
 On SIGTERM (Celery's warm shutdown) the worker stops taking jobs and sets the
 drain flag; each running job sees it at its next look (a fraction of a second),
 stops, drops its queued sentences and hands itself back to the queue
-(:class:`HandedBack`), which does not count as a failed attempt. A watchdog
+(``worker.pipeline.context.HandedBack``), which does not count as a failed attempt. A watchdog
 ends the process if it is still alive ``worker_shutdown_seconds`` after the
 signal, whatever it was doing.
 
@@ -29,10 +29,6 @@ PARENT_PID_ENV = "DRAGOMAN_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
 
 _draining = threading.Event()
-
-
-class HandedBack(Exception):
-    """The worker is stopping: this job goes back to the queue for another worker."""
 
 
 def draining() -> bool:

@@ -98,7 +98,8 @@ class ModelLoader:
         self._describe_and_load()
 
     def _pull(self) -> None:
-        from worker.engines.model_store import licence_note, needs_pull, pull
+        from worker.models.pull import pull
+        from worker.models.store import licence_note, needs_pull
 
         settings = self.settings
         name = settings.translation_model
@@ -129,11 +130,11 @@ class ModelLoader:
             log.warning("licence of %s: %s", model.name, note)
 
     def _describe_and_load(self) -> None:
-        from worker.pipeline.translate import describe_engine, load_model, model_languages
+        from worker.models.backends import describe_model, load_model, model_languages
 
         try:
             languages = model_languages(self.settings)
-            info = describe_engine(self.settings)
+            info = describe_model(self.settings)
             if not self.load:
                 self._set(ModelReport(ModelState.READY, languages, info=info))
                 return
@@ -141,6 +142,7 @@ class ModelLoader:
             started = time.monotonic()
             translator = load_model(self.settings)
             log.info("translation model ready in %.1fs", time.monotonic() - started)
+            info.update(translator.describe())
             self._set(ModelReport(ModelState.READY, translator.languages(), info=info))
         except ModelUnavailable as exc:
             log.error("translation model unavailable: %s", exc.message)
@@ -166,7 +168,7 @@ class ModelLoader:
         """
         failure = self._failure
         if failure is not None:
-            from worker.engines.model_store import resolve
+            from worker.models.store import resolve
 
             installed = resolve(self.settings.translation_model, self.settings.effective_models_dir)
             if installed is None:

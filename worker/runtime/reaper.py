@@ -22,11 +22,11 @@ import math
 import threading
 import time
 
-from service.store import recovery
 from service.db import Database
 from service.errors import BrokerUnavailable, DatabaseUnavailable
 from service.queue import JobQueue
 from service.settings import Settings
+from service.store import recovery
 from service.store.recovery import Sweep
 from worker.runtime import webhooks
 

@@ -8,10 +8,10 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from service import store
-from service.store import recovery
 from service.contract import TaskName
 from service.errors import DragomanError, TransientError
 from service.settings import get_settings
+from service.store import recovery
 from worker.pipeline import job as pipeline
 from worker.runtime import context, webhooks
 from worker.runtime.celery_app import app

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from service.errors import ModelUnavailable, TextTooLong, UnsupportedLanguage
+from worker import metrics
 from worker.engines.base import Segment, Translator
+from worker.engines.checkpoints import Family
 from worker.engines.convert import METADATA_FILE, is_ctranslate2_dir
-from worker.engines.ct2 import CTranslate2Translator, cut_batches
-from worker.engines.hf import Family
-from worker.runtime import metrics
+from worker.engines.ct2 import CTranslate2Translator
+from worker.engines.planning import cut_batches
 
 SENTENCES = [
     "Delegations met in Baku on Monday.",
@@ -142,32 +143,6 @@ def test_not_a_ctranslate2_directory(tiny_nllb_dir: Path, tmp_path: Path) -> Non
         with pytest.raises(ModelUnavailable) as caught:
             CTranslate2Translator(str(path))
         assert "models pull" in caught.value.message
-
-
-def test_backend_is_chosen_by_what_the_model_is(
-    tiny_nllb_dir: Path, tiny_nllb_ct2_dir: Path, tmp_path: Path
-) -> None:
-    import shutil
-
-    from tests.conftest import make_settings
-    from worker.pipeline.translate import model_languages, resolve_model
-
-    assert resolve_model(make_settings(tmp_path, translation_model=str(tiny_nllb_ct2_dir))) == (
-        str(tiny_nllb_ct2_dir),
-        "ctranslate2",
-    )
-    assert resolve_model(make_settings(tmp_path, translation_model=str(tiny_nllb_dir)))[1] == (
-        "transformers"
-    )
-    # a Hub id installed by `dragoman models pull` runs from the model store
-    hub_id = "facebook/nllb-200-distilled-600M"
-    installed = tmp_path / "models" / "facebook--nllb-200-distilled-600M"
-    shutil.copytree(tiny_nllb_ct2_dir, installed)
-    settings = make_settings(tmp_path, translation_model=hub_id)
-    assert resolve_model(settings) == (str(installed), "ctranslate2")
-    assert {"az", "fa", "hy"} <= set(model_languages(settings))
-    forced = make_settings(tmp_path, translation_model=hub_id, translation_backend="transformers")
-    assert resolve_model(forced) == (hub_id, "transformers")
 
 
 @pytest.mark.parametrize("fixture", ["tiny_nllb", "tiny_m2m100"])

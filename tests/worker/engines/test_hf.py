@@ -9,7 +9,8 @@ import pytest
 
 from service.errors import ModelUnavailable, TextTooLong, UnsupportedLanguage
 from worker.engines.base import Translator
-from worker.engines.hf import Family, TransformersTranslator
+from worker.engines.checkpoints import Family
+from worker.engines.hf import TransformersTranslator
 
 SENTENCES = [
     "Armenia and Azerbaijan signed a joint statement on Tuesday.",

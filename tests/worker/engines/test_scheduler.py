@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from service.db import Database
 from service.errors import TextTooLong
 from tests.conftest import make_settings
-from worker.engines.base import Segment
-from worker.engines.ct2 import CTranslate2Translator, PlannedBatch
+from worker.engines.base import Segment, Translator
+from worker.engines.ct2 import CTranslate2Translator
+from worker.engines.hf import TransformersTranslator
+from worker.engines.planning import PlannedBatch
 from worker.engines.scheduler import BatchScheduler
-from worker.runtime.context import WorkerContext
+from worker.pipeline.context import WorkerContext
 
 
-class Recording:
-    """The real tiny CTranslate2 engine, with each call's segments written down."""
+class Recording(Translator):
+    """A real tiny engine, with each call's segments written down."""
 
-    def __init__(self, inner: CTranslate2Translator, gate: threading.Event | None = None) -> None:
+    def __init__(self, inner: Translator, gate: threading.Event | None = None) -> None:
         self.inner = inner
         self.model_name = inner.model_name
+        self.max_input_tokens = inner.max_input_tokens
         self.calls: list[list[Segment]] = []
         self.pre_encoded: list[bool] = []  # per call: did the scheduler hand over tokens?
         self.gate = gate
@@ -34,17 +38,17 @@ class Recording:
     def supports(self, source: str, target: str) -> bool:
         return self.inner.supports(source, target)
 
-    def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
-        return self.inner.translate(sentences, source, target)
+    def count_tokens(self, texts: list[str], source: str) -> list[int]:
+        return self.inner.count_tokens(texts, source)
 
-    def check_segments(self, segments: list[Segment]) -> None:
-        self.inner.check_segments(segments)
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
 
     def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
         return self.inner.plan_batches(segments)
 
     def translate_segments(
-        self, segments: list[Segment], tokens: list[list[str]] | None = None
+        self, segments: list[Segment], tokens: Sequence[Any] | None = None
     ) -> list[str]:
         self.entered.set()
         if self.gate is not None:
@@ -52,7 +56,9 @@ class Recording:
         self.calls.append(list(segments))
         self.pre_encoded.append(tokens is not None)
         if tokens is not None:  # the planned tokens are the segments' own
-            assert tokens == self.inner._encode(segments)
+            (plan,) = self.inner.plan_batches(segments)
+            assert sorted(plan.indices) == list(range(len(segments)))
+            assert [tokens[i] for i in plan.indices] == plan.tokens
         return self.inner.translate_segments(segments, tokens)
 
 
@@ -190,22 +196,23 @@ def test_a_job_arriving_mid_take_is_in_the_next_batch(tiny_nllb_ct2_dir: Path) -
     assert sum(len(call) for call in recording.calls) == 27  # nothing lost or run twice
 
 
-def test_a_take_is_one_call_of_an_engine_that_does_not_plan(
-    tmp_path: Path, engine: CTranslate2Translator
+def test_the_transformers_engine_is_fed_planned_batches_too(
+    tmp_path: Path, tiny_nllb_dir: Path
 ) -> None:
-    """An engine without ``plan_batches`` runs a take at once: the take is its batch size."""
-
-    class OneCall(Recording):
-        plan_batches = None  # type: ignore[assignment]
-        batch_size = 32
-
+    """Both engines go through one scheduler path: planned batches, tokens handed over."""
+    recording = Recording(TransformersTranslator(str(tiny_nllb_dir), batch_size=4))
     settings = make_settings(tmp_path, translation_batch_size=128)
     ctx = WorkerContext(settings=settings, db=Database(settings.effective_database_url), pid=0)
     try:
-        assert ctx.scheduler(OneCall(engine)).max_batch_sentences == 32  # type: ignore[arg-type]
-        assert ctx.scheduler(engine).max_batch_sentences == 128
+        scheduler = ctx.scheduler(recording)
+        assert scheduler.max_batch_sentences == 128  # no cap of its own
+        segments = [Segment(f"Talks resumed on day {n}.", "en", "fa") for n in range(10)]
+        outputs = [f.result(timeout=120) for f in scheduler.submit("job", segments)]
     finally:
         ctx.close()
+    assert len(outputs) == 10 and all(outputs)
+    assert all(recording.pre_encoded), recording.pre_encoded
+    assert [len(call) for call in recording.calls] == [4, 4, 2]
 
 
 def test_a_take_decodes_one_batch_before_a_newcomer_can_interrupt_it(

@@ -13,10 +13,10 @@ from service import store
 from service.contract import JobStatus
 from service.db import Database, upgrade_database
 from tests.conftest import REDIS_URL, make_settings
+from worker import metrics
 from worker.pipeline import job as pipeline
 from worker.pipeline.cache import DatabaseCache, NoCache, RedisCache, cache_key, make_cache
-from worker.runtime import metrics
-from worker.runtime.context import WorkerContext
+from worker.pipeline.context import WorkerContext
 
 
 def test_key_ignores_spacing_but_not_languages_or_model() -> None:

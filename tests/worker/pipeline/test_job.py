@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,12 @@ from service.contract import JobStatus, TranslationStatus
 from service.db import Database
 from service.settings import Settings
 from tests.conftest import make_settings
-from worker.engines.base import Segment, Translator
-from worker.engines.registry import TRANSLATOR, registry
+from tests.fixtures.engines import Wrapped, register_engine
+from worker.engines.base import Segment
+from worker.models.registry import registry
 from worker.pipeline import job as pipeline
+from worker.pipeline.context import WorkerContext
 from worker.pipeline.text import normalize_text
-from worker.runtime.context import WorkerContext
 
 ARTICLE = (
     "Delegations from Armenia and Azerbaijan met in Tehran on Monday to discuss the "
@@ -149,46 +150,29 @@ def test_finished_or_cancelled_jobs_are_not_run_again(ctx: WorkerContext) -> Non
     pipeline.run_job(ctx, "no-such-job")
 
 
-def test_cancel_while_running_stops_between_batches(ctx: WorkerContext) -> None:
+def test_cancel_while_running_stops_between_batches(
+    ctx: WorkerContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     job_id = submit(ctx.db)
     calls: list[int] = []
 
-    class CancelledDuringFirstBatch:
+    class CancelledDuringFirstBatch(Wrapped):
         """The real tiny model, slowed down; a user cancels the job during its first batch."""
 
-        def __init__(self, inner: Translator) -> None:
-            self.inner = inner
-            self.model_name = inner.model_name
-            self.max_input_tokens = inner.max_input_tokens
-
-        def count_tokens(self, texts: list[str], source: str) -> list[int]:
-            return self.inner.count_tokens(texts, source)
-
-        def languages(self) -> list[str]:
-            return self.inner.languages()
-
-        def supports(self, source: str, target: str) -> bool:
-            return self.inner.supports(source, target)
-
-        def check_segments(self, segments: list[Segment]) -> None:
-            self.inner.check_segments(segments)
-
-        def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
-            return self.inner.translate(sentences, source, target)
-
-        def translate_segments(self, segments: list[Segment]) -> list[str]:
+        def translate_segments(
+            self, segments: list[Segment], tokens: Sequence[Any] | None = None
+        ) -> list[str]:
             calls.append(len(segments))
             if len(calls) == 1:
                 store.cancel_job(ctx.db, job_id)
             time.sleep(0.2)
-            return self.inner.translate_segments(segments)
+            return self.inner.translate_segments(segments, tokens)
 
-    models = registry()
-    models.register_loader(
-        TRANSLATOR,
+    register_engine(
+        monkeypatch,
         "cancelling",
-        lambda name, device, **options: CancelledDuringFirstBatch(
-            models.get_translator(name, "transformers", device, **options)
+        lambda name, device: CancelledDuringFirstBatch(
+            registry().get_translator(name, "transformers", device, batch_size=2)
         ),
     )
     ctx.settings = ctx.settings.model_copy(update={"translation_backend": "cancelling"})
@@ -201,7 +185,7 @@ def test_cancel_while_running_stops_between_batches(ctx: WorkerContext) -> None:
     assert {t.status for t in job.translations} == {TranslationStatus.CANCELLED}
     assert (
         ctx.scheduler(
-            models.get_translator(str(ctx.settings.translation_model), "cancelling")
+            registry().get_translator(str(ctx.settings.translation_model), "cancelling")
         ).pending()
         == 0
     )

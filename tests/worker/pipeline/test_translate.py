@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,12 @@ from service import store
 from service.contract import JobStatus, TranslationStatus
 from service.db import Database, upgrade_database
 from tests.conftest import make_settings
+from tests.fixtures.engines import Wrapped, register_engine
 from worker.engines.base import Segment, Translator
-from worker.engines.registry import TRANSLATOR, registry
+from worker.models.registry import registry
 from worker.pipeline import job as pipeline
+from worker.pipeline.context import WorkerContext
 from worker.pipeline.quality import find_numbers
-from worker.runtime.context import WorkerContext
 
 NUMBERS_ARTICLE = (
     "On 27 September 2020 clashes erupted along a 190-kilometre line. Officials said "
@@ -110,32 +111,30 @@ def test_gibberish_is_retried_and_flagged(tmp_path: Path, tiny_nllb_ct2_dir: Pat
 
 
 def test_a_sentence_over_the_model_limit_is_split_not_cut(
-    tmp_path: Path, tiny_nllb_ct2_dir: Path
+    tmp_path: Path, tiny_nllb_ct2_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A model limit of 40 tokens: the long sentence goes in pieces and comes back whole."""
     seen: list[str] = []
 
-    class SmallLimit:
+    class SmallLimit(Wrapped):
         def __init__(self, inner: Translator) -> None:
-            self.inner = inner
-            self.model_name = inner.model_name
+            super().__init__(inner)
             self.max_input_tokens = 40
 
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.inner, name)
-
-        def translate_segments(self, segments: list[Segment]) -> list[str]:
+        def translate_segments(
+            self, segments: list[Segment], tokens: Sequence[Any] | None = None
+        ) -> list[str]:
             seen.extend(segment.text for segment in segments)
             assert all(n <= 40 for n in self.inner.count_tokens([s.text for s in segments], "en"))
             return [segment.text for segment in segments]  # echo, to check the rejoin
 
-    models = registry()
-    models.register_loader(
-        TRANSLATOR,
+    register_engine(
+        monkeypatch,
         "small-limit",
-        lambda name, device, **options: SmallLimit(
-            models.get_translator(name, "ctranslate2", device, threads=1)
+        lambda name, device: SmallLimit(
+            registry().get_translator(name, "ctranslate2", device, threads=1)
         ),
+        runs_like="ctranslate2",
     )
     ctx = context(
         tmp_path,

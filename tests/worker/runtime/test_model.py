@@ -13,10 +13,11 @@ from service.db import Database, upgrade_database
 from service.errors import ModelUnavailable
 from tests.conftest import make_settings
 from tests.fixtures.fake_hub import NLLB, NLLB_CARD, FakeHub, serve_hub
-from worker.engines.model_store import needs_pull, resolve
+from worker.models.store import needs_pull, resolve
 from worker.pipeline import translate as translation
+from worker.pipeline.context import WorkerContext
 from worker.runtime import model
-from worker.runtime.context import WorkerContext
+from worker.runtime.context import wait_for_model
 from worker.runtime.model import ModelLoader, ModelState
 
 
@@ -61,7 +62,14 @@ def test_a_local_model_is_described_and_loaded(tmp_path: Path, tiny_nllb_ct2_dir
     report = loader.report()
     assert report.state is ModelState.READY, report.error
     assert {"az", "fa", "hy", "en"} <= set(report.languages or [])
-    assert report.info == {"engine": "ctranslate2", "device": "cpu", "path": str(tiny_nllb_ct2_dir)}
+    info = report.info
+    assert (info["engine"], info["device"], info["path"]) == (
+        "ctranslate2",
+        "cpu",
+        str(tiny_nllb_ct2_dir),
+    )
+    # what the engine runs with, for the log and /readyz
+    assert info["compute_type"] == "int8" and info["max_batch_tokens"] == 4096
     assert loader.wait(0) is True
     loader.check_pulled()
 
@@ -130,7 +138,10 @@ def test_a_failed_pull_fails_jobs_at_once(
     model.install(loader)
     upgrade_database(settings.effective_database_url, settings.data_dir)
     ctx = WorkerContext(
-        settings=settings, db=Database(settings.effective_database_url), pid=os.getpid()
+        settings=settings,
+        db=Database(settings.effective_database_url),
+        pid=os.getpid(),
+        wait_for_model=wait_for_model,  # what the worker's runtime gives its jobs
     )
     try:
         with pytest.raises(ModelUnavailable, match="Cannot download"):

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from service.errors import ModelUnavailable
-from worker.engines import registry as registry_module
 from worker.engines.hf import TransformersTranslator
-from worker.engines.registry import ModelRegistry, registry
+from worker.models import registry as registry_module
+from worker.models.registry import ModelRegistry, registry
 
 
 class Loaded:

@@ -1,10 +1,10 @@
 """Per-process cache of loaded models.
 
 Models are loaded lazily, on first use, once per worker process, and kept for the
-life of the process. Each entry is keyed by ``(kind, name, backend, device, options)``
-and loaded under its own lock, so two threads asking for the same model wait for one
-load while other models load in parallel. A failed load is not cached: the operator
-can download the model and the next task retries.
+life of the process. Each entry is keyed by ``(kind, name, backend, device, options)``;
+two threads asking for the same model wait for one load, and loads run one at a time
+(``model_loading``: transformers' loading is not thread-safe). A failed load is not
+cached: the operator can download the model and the next task retries.
 
 Celery's prefork pool forks children from a parent that may already have imported
 this module; a registry (and its locks) must never cross a fork, so both the
@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from service.errors import ModelUnavailable
 from worker.engines.base import Summarizer, Translator
+from worker.engines.libraries import model_loading
 
 TRANSLATOR = "translator"
 SUMMARIZER = "summarizer"
@@ -30,40 +31,13 @@ Factory = Callable[..., Any]
 Key = tuple[str, str, str, str, tuple[tuple[str, Hashable], ...]]
 
 
-def _transformers_translator(name: str, device: str, **options: Any) -> Translator:
-    from worker.engines.hf import TransformersTranslator
-
-    return TransformersTranslator(name, device, **options)
-
-
-def _ctranslate2_translator(name: str, device: str, **options: Any) -> Translator:
-    from worker.engines.ct2 import CTranslate2Translator
-
-    return CTranslate2Translator(name, device, **options)
-
-
-def _echo_translator(name: str, device: str, **options: Any) -> Translator:
-    from worker.engines.echo import EchoTranslator
-
-    return EchoTranslator(name, device)
-
-
-def _transformers_summarizer(name: str, device: str, **options: Any) -> Summarizer:
-    from worker.pipeline.abstractive import TransformersSummarizer
-
-    return cast(Summarizer, TransformersSummarizer(name, device, **options))
-
-
 class ModelRegistry:
     """Loads models on first request and returns the same object afterwards."""
 
     def __init__(self) -> None:
-        self._loaders: dict[tuple[str, str], Factory] = {
-            (TRANSLATOR, "transformers"): _transformers_translator,
-            (TRANSLATOR, "ctranslate2"): _ctranslate2_translator,
-            (TRANSLATOR, "echo"): _echo_translator,
-            (SUMMARIZER, "transformers"): _transformers_summarizer,
-        }
+        # Translators load through the registered engines (worker.models.backends);
+        # these are the loaders registered here on top of them.
+        self._loaders: dict[tuple[str, str], Factory] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -84,7 +58,16 @@ class ModelRegistry:
 
     def backends(self, kind: str) -> list[str]:
         """Backends that can load models of ``kind``, sorted."""
-        return sorted(backend for k, backend in self._loaders if k == kind)
+        return sorted(self._factories(kind))
+
+    def _factories(self, kind: str) -> dict[str, Factory]:
+        from worker.models.backends import BACKENDS
+
+        found: dict[str, Factory] = {}
+        if kind == TRANSLATOR:
+            found.update({name: backend.create for name, backend in BACKENDS.items()})
+        found.update({backend: f for (k, backend), f in self._loaders.items() if k == kind})
+        return found
 
     def get(
         self,
@@ -100,7 +83,7 @@ class ModelRegistry:
             ModelUnavailable: No loader for ``(kind, backend)``, or the loader failed so.
         """
         self._check_process()
-        factory = self._loaders.get((kind, backend))
+        factory = self._factories(kind).get(backend)
         if factory is None:
             raise ModelUnavailable(
                 f"No {kind} backend named {backend!r}; available: "
@@ -113,7 +96,8 @@ class ModelRegistry:
         with lock:
             if key in self._models:
                 return self._models[key]
-            model = factory(name, device, **options)
+            with model_loading:
+                model = factory(name, device, **options)
             self._models[key] = model
             return model
 
@@ -124,9 +108,21 @@ class ModelRegistry:
         return cast(Translator, self.get(TRANSLATOR, name, backend, device, **options))
 
     def get_summarizer(
-        self, name: str, device: str = "cpu", backend: str = "transformers", **options: Any
+        self,
+        name: str,
+        device: str = "cpu",
+        backend: str = "transformers",
+        create: Factory | None = None,
+        **options: Any,
     ) -> Summarizer:
-        """The summarisation model ``name`` on ``device``."""
+        """The summarisation model ``name`` on ``device``.
+
+        ``create`` loads it when no loader is registered for ``backend`` yet (the
+        pipeline owns its summarisers; this registry only keeps them loaded).
+        """
+        if create is not None:
+            with self._guard:
+                self._loaders.setdefault((SUMMARIZER, backend), create)
         return cast(Summarizer, self.get(SUMMARIZER, name, backend, device, **options))
 
     def loaded(self) -> list[Key]:

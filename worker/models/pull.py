@@ -1,127 +1,38 @@
-"""The local model store: Hugging Face checkpoints pulled and converted to CTranslate2.
-
-Each model lives in ``models_dir/<owner>--<name>`` (``facebook/nllb-200-distilled-600M``
-becomes ``facebook--nllb-200-distilled-600M``) as a CTranslate2 directory whose
-``dragoman.json`` records the Hub id, the commit it was pulled at, its licence and its
-languages. The languages are read from the transformers checkpoint at pull time: the
-converted directory's ``config.json`` is CTranslate2's and no longer describes the
-tokenizer's family.
+"""Pulling a model: download a Hub checkpoint (or take it from the local Hugging Face
+cache), convert it to CTranslate2 and install it in the model store.
 
 A pull downloads into a hidden ``.pull-*`` folder of the store (same filesystem as the
-destination, so large checkpoints do not fill ``/tmp``) and removes it afterwards;
-hidden folders are never listed as models.
+destination, so large checkpoints do not fill ``/tmp``) and removes it afterwards. The
+languages are read from the transformers checkpoint at pull time: the converted
+directory's ``config.json`` is CTranslate2's and no longer describes the tokenizer.
+One pull of a model at a time per store, across processes (a file lock).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.errors import InvalidInput, ModelUnavailable
-from worker.engines.convert import (
-    TOKENIZER_FILES,
-    convert_to_ctranslate2,
-    is_ctranslate2_dir,
-    read_metadata,
+from worker.engines.checkpoints import first_line
+from worker.engines.convert import TOKENIZER_FILES, convert_to_ctranslate2, is_ctranslate2_dir
+from worker.models.store import (
+    CHECKPOINT_FILES,
+    QUANTIZATIONS,
+    InstalledModel,
+    describe,
+    store_path,
 )
 
 if TYPE_CHECKING:
     from huggingface_hub.hf_api import ModelInfo
 
 log = logging.getLogger("dragoman.models")
-
-# CTranslate2's weight types (ctranslate2.specs.model_spec.ACCEPTED_MODEL_TYPES); checked
-# before downloading so a typo does not cost a multi-gigabyte download.
-QUANTIZATIONS = (
-    "int8",
-    "int8_float32",
-    "int8_float16",
-    "int8_bfloat16",
-    "int16",
-    "float16",
-    "bfloat16",
-    "float32",
-)
-# Files a translation checkpoint needs besides its weights. README.md carries the licence.
-CHECKPOINT_FILES = frozenset({"config.json", "README.md", *TOKENIZER_FILES})
-_NON_COMMERCIAL = re.compile(r"(^|-)nc(-|$)")
-
-
-@dataclass(frozen=True)
-class InstalledModel:
-    """A converted model in the store, as described by its ``dragoman.json``."""
-
-    name: str
-    path: Path
-    size_bytes: int
-    languages: tuple[str, ...]
-    licence: str | None
-    quantization: str | None
-    source: str | None
-    revision: str | None
-
-
-def store_path(models_dir: Path, name: str) -> Path:
-    """The store folder of Hub id ``name``.
-
-    Raises:
-        InvalidInput: ``name`` is not a Hugging Face model id (``owner/name`` or ``name``).
-    """
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
-
-    try:
-        # The Hub forbids "--" and ".." in ids, so the folder name maps back to one id
-        # and cannot climb out of the store.
-        validate_repo_id(name)
-    except HFValidationError as exc:
-        raise InvalidInput(
-            f"{name!r} is not a Hugging Face model id such as 'facebook/nllb-200-distilled-600M'",
-            model=name,
-        ) from exc
-    return Path(models_dir) / name.replace("/", "--")
-
-
-def resolve(name: str, models_dir: Path) -> Path | None:
-    """The installed CTranslate2 directory of Hub id ``name``, or None if not pulled.
-
-    A name that is not a Hub id (a local path, say) is never in the store: None.
-    """
-    try:
-        path = store_path(models_dir, name)
-    except InvalidInput:
-        return None
-    return path if is_ctranslate2_dir(path) else None
-
-
-def installed(models_dir: Path) -> list[InstalledModel]:
-    """The models in the store, sorted by name."""
-    root = Path(models_dir)
-    if not root.is_dir():
-        return []
-    models = [
-        _describe(folder)
-        for folder in root.iterdir()
-        if not folder.name.startswith(".") and is_ctranslate2_dir(folder)
-    ]
-    return sorted(models, key=lambda model: model.name)
-
-
-def licence_note(licence: str | None) -> str | None:
-    """A warning to show with a model whose licence forbids commercial use, else None."""
-    if licence and _NON_COMMERCIAL.search(licence.strip().lower()):
-        return (
-            f"The {licence} licence forbids commercial use: a newsroom that sells its "
-            "content or runs ads may not use this model's translations."
-        )
-    return None
 
 
 def pull(
@@ -162,7 +73,7 @@ def pull(
     destination.parent.mkdir(parents=True, exist_ok=True)
     with _pull_lock(destination):
         if if_missing and is_ctranslate2_dir(destination):
-            return _describe(destination)
+            return describe(destination)
         return _pull(name, destination, revision, quantization, progress)
 
 
@@ -205,10 +116,10 @@ def _pull(
         except (ValueError, KeyError, RuntimeError, NotImplementedError, OSError) as exc:
             raise ModelUnavailable(
                 f"Model {name!r} was downloaded but could not be converted to CTranslate2 "
-                f"({_first_line(exc)})",
+                f"({first_line(exc)})",
                 model=name,
             ) from exc
-    return _describe(destination)
+    return describe(destination)
 
 
 def cached_checkpoint(name: str, revision: str | None = None) -> Path | None:
@@ -281,7 +192,7 @@ def _files_to_fetch(name: str, repo_files: list[str]) -> list[str]:
 
 
 def _languages(name: str, checkpoint: Path) -> list[str]:
-    from worker.engines.hf import model_languages
+    from worker.engines.checkpoints import model_languages
 
     try:
         return model_languages(str(checkpoint))
@@ -311,21 +222,6 @@ def _licence(checkpoint: Path, info: ModelInfo | None) -> str | None:
     if licence == "other" and card.get("license_name"):
         licence = card["license_name"]
     return str(licence) if licence else None
-
-
-def _describe(path: Path) -> InstalledModel:
-    meta = read_metadata(path)
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    return InstalledModel(
-        name=meta.get("source") or path.name.replace("--", "/"),
-        path=path,
-        size_bytes=size,
-        languages=tuple(meta.get("languages") or ()),
-        licence=meta.get("licence"),
-        quantization=meta.get("quantization"),
-        source=meta.get("source"),
-        revision=meta.get("revision"),
-    )
 
 
 def _hub_errors() -> tuple[type[BaseException], ...]:
@@ -367,14 +263,8 @@ def _hub_unavailable(name: str, revision: str | None, exc: BaseException) -> Mod
             "'facebook/nllb-200-distilled-600M'); a private model also needs HF_TOKEN."
         )
     else:
-        message = f"Cannot download model {name!r} from {endpoint} ({_first_line(exc)})."
+        message = f"Cannot download model {name!r} from {endpoint} ({first_line(exc)})."
     return ModelUnavailable(message, model=name)
-
-
-def _first_line(exc: BaseException, limit: int = 200) -> str:
-    lines = str(exc).strip().splitlines()
-    line = lines[0] if lines else type(exc).__name__
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _progress_class(name: str, progress: bool | str) -> type[Any] | None:
@@ -409,33 +299,6 @@ def _logging_tqdm(name: str) -> type[Any]:
             return None
 
     return LoggingTqdm
-
-
-def needs_pull(name: str, backend: str, models_dir: Path, *, enabled: bool) -> bool:
-    """Whether a worker should pull ``name`` into the store before loading it.
-
-    Only a Hugging Face id (not a local folder) that is not installed yet, run by the
-    CTranslate2 engine (``auto`` or ``ctranslate2``), with pulling enabled, and either
-    the Hub allowed (not ``HF_HUB_OFFLINE``) or the checkpoint in the local cache.
-    """
-    if not enabled or backend not in ("auto", "ctranslate2"):
-        return False
-    if name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().exists():
-        return False
-    try:
-        store_path(models_dir, name)
-    except InvalidInput:
-        return False
-    if resolve(name, models_dir) is not None:
-        return False
-    return not _offline() or cached_checkpoint(name) is not None
-
-
-def _offline() -> bool:
-    from huggingface_hub import constants
-
-    from_env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-    return bool(constants.HF_HUB_OFFLINE) or from_env
 
 
 def _quiet_tqdm() -> type[Any]:
