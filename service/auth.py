@@ -25,11 +25,8 @@ AuthMode = Literal["required", "disabled"]
 _MAX_KEY_LENGTH = 256
 
 
-class Unauthorized(PermanentError):
+class Unauthorized(PermanentError, code="unauthorized", status_code=401):
     """No key, or a key that is unknown or revoked (401, with ``WWW-Authenticate``)."""
-
-    code = "unauthorized"
-    status_code = 401
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,21 @@ from typing import Any, ClassVar
 
 
 class DragomanError(Exception):
-    """Base of all errors the service reports to callers."""
+    """Base of all errors the service reports to callers.
+
+    A subclass states its code and status in its class line:
+    ``class NotFound(PermanentError, code="not_found", status_code=404)``.
+    """
 
     code: ClassVar[str] = "internal_error"
     status_code: ClassVar[int] = 500
+
+    def __init_subclass__(cls, code: str | None = None, status_code: int | None = None) -> None:
+        super().__init_subclass__()
+        if code is not None:
+            cls.code = code
+        if status_code is not None:
+            cls.status_code = status_code
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -54,50 +65,41 @@ class PermanentError(DragomanError):
     """The same request will fail the same way; do not retry."""
 
 
-class TransientError(DragomanError):
+class TransientError(DragomanError, status_code=503):
     """A dependency is briefly unavailable; retrying later may succeed."""
 
-    status_code = 503
+
+class InvalidInput(PermanentError, code="invalid_input", status_code=422):
+    """The request is malformed: wrong types, empty text, unknown fields."""
 
 
-class InvalidInput(PermanentError):
-    code = "invalid_input"
-    status_code = 422
+class UnsupportedLanguage(PermanentError, code="unsupported_language", status_code=422):
+    """A code that is no language, or one the model does not know."""
 
 
-class UnsupportedLanguage(PermanentError):
-    code = "unsupported_language"
-    status_code = 422
+class TextTooLong(PermanentError, code="text_too_long", status_code=413):
+    """An article over the size limit, or a sentence over the model's input limit."""
 
 
-class TextTooLong(PermanentError):
-    code = "text_too_long"
-    status_code = 413
+class NotFound(PermanentError, code="not_found", status_code=404):
+    """No such resource, or another tenant's (ids do not leak)."""
 
 
-class NotFound(PermanentError):
-    code = "not_found"
-    status_code = 404
+class Conflict(PermanentError, code="conflict", status_code=409):
+    """The request contradicts an earlier one."""
 
 
-class Conflict(PermanentError):
-    code = "conflict"
-    status_code = 409
+class ModelUnavailable(PermanentError, code="model_unavailable", status_code=503):
+    """The model's files are not on this machine and cannot be fetched or loaded."""
 
 
-class ModelUnavailable(PermanentError):
-    code = "model_unavailable"
-    status_code = 503
+class JobTimeout(PermanentError, code="timeout", status_code=504):
+    """A job ran past its time limit."""
 
 
-class JobTimeout(PermanentError):
-    code = "timeout"
-    status_code = 504
+class BrokerUnavailable(TransientError, code="broker_unavailable"):
+    """The queue cannot be reached."""
 
 
-class BrokerUnavailable(TransientError):
-    code = "broker_unavailable"
-
-
-class DatabaseUnavailable(TransientError):
-    code = "database_unavailable"
+class DatabaseUnavailable(TransientError, code="database_unavailable"):
+    """The store cannot be reached."""

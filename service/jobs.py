@@ -39,10 +39,8 @@ from service.settings import Settings
 from service.webhooks import check_callback_url
 
 
-class IdempotencyConflict(Conflict):
+class IdempotencyConflict(Conflict, code="idempotency_conflict"):
     """The idempotency key was used with a different request (409)."""
-
-    code = "idempotency_conflict"
 
 
 @dataclass(frozen=True)

@@ -40,23 +40,20 @@ DAY = 86_400
 QUEUE_FULL_RETRY_AFTER = 30
 
 
-class RateLimited(TransientError):
-    code = "rate_limited"
-    status_code = 429
+class RateLimited(TransientError, code="rate_limited", status_code=429):
+    """Over the key's requests per minute."""
 
 
-class QuotaExceeded(TransientError):
-    code = "quota_exceeded"
-    status_code = 429
+class QuotaExceeded(TransientError, code="quota_exceeded", status_code=429):
+    """Over the key's characters per day."""
 
 
-class QueueFull(TransientError):
-    code = "queue_full"
+class QueueFull(TransientError, code="queue_full"):
+    """Too many jobs waiting."""
 
 
-class PayloadTooLarge(PermanentError):
-    code = "payload_too_large"
-    status_code = 413
+class PayloadTooLarge(PermanentError, code="payload_too_large", status_code=413):
+    """A request body over the size limit."""
 
 
 class CounterUnavailable(Exception):

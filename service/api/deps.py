@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -23,30 +24,20 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def _state(name: str) -> Callable[[Request], Any]:
+    """A dependency that returns what the lifespan stored as ``app.state.<name>``."""
+
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    get.__name__ = f"get_{name}"
+    return get
 
 
-def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-def get_queue(request: Request) -> JobQueue:
-    queue: JobQueue = request.app.state.queue
-    return queue
-
-
-def get_limiter(request: Request) -> Limiter:
-    limiter: Limiter = request.app.state.limiter
-    return limiter
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_db)]
-QueueDep = Annotated[JobQueue, Depends(get_queue)]
-LimiterDep = Annotated[Limiter, Depends(get_limiter)]
+SettingsDep = Annotated[Settings, Depends(_state("settings"))]
+DatabaseDep = Annotated[Database, Depends(_state("db"))]
+QueueDep = Annotated[JobQueue, Depends(_state("queue"))]
+LimiterDep = Annotated[Limiter, Depends(_state("limiter"))]
 
 
 def authorize(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from worker.engines.languages import LanguageMap
 from worker.engines.libraries import Group
 
 if TYPE_CHECKING:
@@ -39,6 +40,13 @@ class Segment:
     strict: bool = False
 
 
+# Stricter decoding for retries: beam search discourages the degenerate loops and
+# copied input that greedy search falls into on hard sentences.
+STRICT_BEAMS = 4
+STRICT_REPETITION_PENALTY = 1.2
+STRICT_NO_REPEAT_NGRAM = 3
+
+
 @dataclass(frozen=True)
 class Decoding:
     """How an engine decodes one batch."""
@@ -47,21 +55,25 @@ class Decoding:
     repetition_penalty: float = 1.0
     no_repeat_ngram: int = 0
 
+    def use(self, strict: bool) -> Decoding:
+        """This decoding, or for ``strict`` segments the stricter decoding of a retry."""
+        if not strict:
+            return self
+        return Decoding(
+            max(self.beams, STRICT_BEAMS), STRICT_REPETITION_PENALTY, STRICT_NO_REPEAT_NGRAM
+        )
 
-# Stricter decoding for retries: beam search discourages the degenerate loops and
-# copied input that greedy search falls into on hard sentences.
-STRICT_BEAMS = 4
-STRICT_REPETITION_PENALTY = 1.2
-STRICT_NO_REPEAT_NGRAM = 3
 
+class MappedLanguages:
+    """``languages`` and ``supports`` of an engine that steers its model by a language map."""
 
-def decoding_for(strict: bool, normal: Decoding) -> Decoding:
-    """``normal``, or the stricter decoding of a retry."""
-    if not strict:
-        return normal
-    return Decoding(
-        max(normal.beams, STRICT_BEAMS), STRICT_REPETITION_PENALTY, STRICT_NO_REPEAT_NGRAM
-    )
+    language_map: LanguageMap
+
+    def languages(self) -> list[str]:
+        return self.language_map.languages()
+
+    def supports(self, source: str, target: str) -> bool:
+        return self.language_map.supports(source, target)
 
 
 class Translator(ABC):

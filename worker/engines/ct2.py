@@ -21,7 +21,7 @@ from typing import Any
 from service.errors import ModelUnavailable, TextTooLong
 from service.settings import Settings
 from worker import metrics
-from worker.engines.base import Backend, Decoding, Segment, Translator, decoding_for
+from worker.engines.base import Backend, Decoding, MappedLanguages, Segment, Translator
 from worker.engines.checkpoints import load_errors
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
 from worker.engines.libraries import import_libraries
@@ -42,7 +42,7 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-class CTranslate2Translator(Translator):
+class CTranslate2Translator(MappedLanguages, Translator):
     """A converted seq2seq model run by CTranslate2.
 
     Args:
@@ -139,12 +139,6 @@ class CTranslate2Translator(Translator):
 
     # Translator
 
-    def languages(self) -> list[str]:
-        return self.language_map.languages()
-
-    def supports(self, source: str, target: str) -> bool:
-        return self.language_map.supports(source, target)
-
     def count_tokens(self, texts: list[str], source: str) -> list[int]:
         target = next(iter(self.language_map.targets))
         return [len(t) for t in self._encode([Segment(x, source, target) for x in texts])]
@@ -192,7 +186,7 @@ class CTranslate2Translator(Translator):
             encoded,
             group=lambda segment: segment.strict,
             cost=lambda rows, width, segment: self.batch_cost(
-                rows, width, decoding_for(segment.strict, self.decoding).beams
+                rows, width, self.decoding.use(segment.strict).beams
             ),
             budget=self.max_batch_tokens,
         )
@@ -202,7 +196,7 @@ class CTranslate2Translator(Translator):
     ) -> None:
         prefixes = [self._target_prefix(segments[i].target) for i in batch]
         longest = max(len(encoded[i]) for i in batch)
-        decoding = decoding_for(segments[batch[0]].strict, self.decoding)
+        decoding = self.decoding.use(segments[batch[0]].strict)
         started = time.perf_counter()
         results = self._translator.translate_batch(
             [list(encoded[i]) for i in batch],

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from service.errors import ModelUnavailable, TextTooLong
 from service.settings import Settings
 from worker import metrics
-from worker.engines.base import Backend, Decoding, Segment, Translator, decoding_for
+from worker.engines.base import Backend, Decoding, MappedLanguages, Segment, Translator
 from worker.engines.checkpoints import (
     Family,
     detect_family,
@@ -44,7 +44,7 @@ _NO_LIMIT = 1_000_000
 _MARIAN_SACREMOSES = "Recommended: pip install sacremoses"
 
 
-class TransformersTranslator(Translator):
+class TransformersTranslator(MappedLanguages, Translator):
     """A seq2seq translation model run with PyTorch through transformers.
 
     Args:
@@ -174,12 +174,6 @@ class TransformersTranslator(Translator):
 
     # Translator
 
-    def languages(self) -> list[str]:
-        return self.language_map.languages()
-
-    def supports(self, source: str, target: str) -> bool:
-        return self.language_map.supports(source, target)
-
     def count_tokens(self, texts: list[str], source: str) -> list[int]:
         target = next(iter(self.language_map.targets))
         return [len(ids) for ids in self.encode(texts, source, target)]
@@ -209,7 +203,7 @@ class TransformersTranslator(Translator):
             generated = self._generate_batch(
                 [list(encoded[i]) for i in batch.indices],
                 target,
-                decoding_for(segments[batch.indices[0]].strict, self.decoding),
+                self.decoding.use(segments[batch.indices[0]].strict),
             )
             texts = self._decode(generated, target)
             for i, text in zip(batch.indices, texts, strict=True):
@@ -264,9 +258,7 @@ class TransformersTranslator(Translator):
             encoded,
             group=lambda segment: (segment.strict, segment.target),
             cost=lambda rows, width, segment: (
-                rows
-                * decoding_for(segment.strict, self.decoding).beams
-                * (width + self._max_length(width))
+                rows * self.decoding.use(segment.strict).beams * (width + self._max_length(width))
             ),
             budget=self.max_batch_tokens,
             max_rows=self.batch_size,

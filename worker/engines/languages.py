@@ -158,19 +158,20 @@ def _assign_keys(
     return keys, aliases
 
 
+def _canonical(code: str) -> str:
+    """A model's language code in canonical form, or as it is if it is no known code."""
+    try:
+        return normalize_code(code)
+    except UnsupportedLanguage:
+        return code
+
+
 def nllb_language_map(tokens: Iterable[str]) -> LanguageMap:
     """Map for an NLLB-200 tokenizer, from its ``xxx_Scrp`` language tokens."""
     entries: list[tuple[str, str | None, str, str]] = []
-    for token in tokens:
-        match = _NLLB_CODE.match(token)
-        if match is None:
-            continue
+    for match in filter(None, map(_NLLB_CODE.match, tokens)):
         raw, script = match.groups()
-        try:
-            base = normalize_code(raw)
-        except UnsupportedLanguage:
-            base = raw
-        entries.append((base, script, raw, token))
+        entries.append((_canonical(raw), script, raw, match.group(0)))
     codes, aliases = _with_macro_aliases(*_assign_keys(entries))
     return LanguageMap("NLLB", codes, codes, aliases)
 
@@ -178,15 +179,9 @@ def nllb_language_map(tokens: Iterable[str]) -> LanguageMap:
 def m2m100_language_map(tokens: Iterable[str]) -> LanguageMap:
     """Map for an M2M100 tokenizer, from its ``__xx__`` language tokens (``xx`` -> ``xx``)."""
     entries: list[tuple[str, str | None, str, str]] = []
-    for token in tokens:
-        match = _M2M100_TOKEN.match(token)
-        if match is None:
-            continue
+    for match in filter(None, map(_M2M100_TOKEN.match, tokens)):
         code = match.group(1)
-        try:
-            entries.append((normalize_code(code), None, code, code))
-        except UnsupportedLanguage:
-            entries.append((code, None, code, code))
+        entries.append((_canonical(code), None, code, code))
     codes, aliases = _with_macro_aliases(*_assign_keys(entries))
     return LanguageMap("M2M100", codes, codes, aliases)
 

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from service.errors import ModelUnavailable
-from worker.pipeline.summarize import summary_length
+from worker.pipeline.summarize import Count, Ratio, summary_length
 from worker.pipeline.text import normalize_text, sentence_separator, split_sentences
 
 
@@ -94,11 +94,7 @@ class TransformersSummarizer:
         return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def summarize(
-        self,
-        sentences: list[str],
-        language: str,
-        count: int | None = None,
-        ratio: float | None = None,
+        self, sentences: list[str], language: str, count: Count = None, ratio: Ratio = None
     ) -> list[str]:
         """Summarise ``sentences`` into at most ``count`` sentences (or a ``ratio`` of them).
 

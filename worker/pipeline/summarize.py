@@ -22,6 +22,11 @@ from service.errors import InvalidInput
 
 # Sentences with fewer words than this are datelines, bylines, "None", "Photo: ..."
 # and are used only when nothing longer is left.
+Count = int | None
+"""A summary length in sentences (None: from the ratio, or the default)."""
+Ratio = float | None
+"""A summary length as a share of the article's sentences."""
+
 MIN_WORDS = 5
 
 
@@ -189,21 +194,13 @@ class ExtractiveSummarizer:
         self.duplicate_threshold = duplicate_threshold
 
     def summarize(
-        self,
-        sentences: list[str],
-        language: str,
-        count: int | None = None,
-        ratio: float | None = None,
+        self, sentences: list[str], language: str, count: Count = None, ratio: Ratio = None
     ) -> list[str]:
         """Return ``count`` sentences, or a ``ratio`` of them (all if fewer), verbatim, in order."""
         return [sentences[i] for i in self.select(sentences, language, count, ratio)]
 
     def select(
-        self,
-        sentences: list[str],
-        language: str,
-        count: int | None = None,
-        ratio: float | None = None,
+        self, sentences: list[str], language: str, count: Count = None, ratio: Ratio = None
     ) -> list[int]:
         """Indices of the chosen sentences, ascending.
 

@@ -49,8 +49,8 @@ class Cancelled(Exception):
     """The job was cancelled, or taken over by a later attempt; stop without recording more."""
 
 
-class PartialFailure(PermanentError):
-    code = "partial_failure"
+class PartialFailure(PermanentError, code="partial_failure"):
+    """Some target languages failed; the others are kept."""
 
     def __init__(self, failures: list[DragomanError]) -> None:
         super().__init__("Some target languages failed: " + "; ".join(f.message for f in failures))
@@ -348,24 +348,18 @@ def _store_completed(ctx: WorkerContext, job: Job, plans: list[LanguagePlan], re
 
 
 def _store_language(ctx: WorkerContext, job: Job, plan: LanguagePlan, render: Any) -> None:
+    result: dict[str, Any]
     if plan.error is not None:
-        store.record_translation(
-            ctx.db,
-            job.id,
-            plan.target,
-            attempt=job.attempts,
-            status=TranslationStatus.FAILED,
-            error_code=plan.error.code,
-            error_message=plan.error.message,
-        )
-        return
-    store.record_translation(
-        ctx.db,
-        job.id,
-        plan.target,
-        attempt=job.attempts,
-        status=TranslationStatus.SUCCEEDED,
-        direction=text_direction(plan.target),
-        flags=plan.flag_records(),
-        **render(plan.translated, plan.target),
-    )
+        result = {
+            "status": TranslationStatus.FAILED,
+            "error_code": plan.error.code,
+            "error_message": plan.error.message,
+        }
+    else:
+        result = {
+            "status": TranslationStatus.SUCCEEDED,
+            "direction": text_direction(plan.target),
+            "flags": plan.flag_records(),
+            **render(plan.translated, plan.target),
+        }
+    store.record_translation(ctx.db, job.id, plan.target, attempt=job.attempts, **result)

@@ -1,9 +1,4 @@
-"""Jobs, translations and workers.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-27
-"""
+"""Jobs, translations and workers."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from service.models import UTCDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

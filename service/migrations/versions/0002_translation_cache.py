@@ -1,9 +1,4 @@
-"""Sentence-level translation cache.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-27
-"""
+"""Sentence-level translation cache."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from service.models import UTCDateTime
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

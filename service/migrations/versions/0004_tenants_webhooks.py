@@ -1,9 +1,4 @@
-"""Tenants and API keys, idempotency keys, webhooks, usage counters, job ownership.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-27
-"""
+"""Tenants and API keys, idempotency keys, webhooks, usage counters, job ownership."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from service.models import UTCDateTime
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
