@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -116,6 +120,17 @@ def upgrade_database(url: str, lock_dir: Path | None = None) -> None:
             command.upgrade(config, "head")
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def prepare_store(settings: Settings) -> None:
+    """Create the data folders and bring the schema up to date (every process, at start)."""
+    settings.ensure_dirs()
+    upgrade_database(settings.effective_database_url, settings.data_dir)
+
+
+def insert_for(session: Session) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ``on_conflict_do_*`` (SQLite and PostgreSQL)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _sqlite_lock_path(url: str, lock_dir: Path | None) -> Path:

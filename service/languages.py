@@ -13,6 +13,7 @@ the workers map the same canonical codes to each model's own codes.
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from typing import Literal
 
@@ -40,7 +41,7 @@ def _non_languages() -> frozenset[str]:
     from langcodes.registry_parser import parse_registry
 
     codes: set[str] = set()
-    for entry in parse_registry():
+    for entry in parse_registry():  # type: ignore[no-untyped-call]
         if entry.get("Type") != "language":
             continue
         if entry.get("Scope") in {"special", "collection"}:
@@ -60,6 +61,13 @@ def is_language_group(code: str) -> bool:
         return True
     # OPUS-MT also uses made-up upper-case group names (ROMANCE, CELTIC, SCANDINAVIA).
     return text.isupper() and len(text) > 3
+
+
+def base_language(code: str) -> str:
+    """The language of a code as users write it: ``fa-IR`` -> ``fa``, ``pes_Arab`` -> ``fa``."""
+    with contextlib.suppress(UnsupportedLanguage):
+        code = normalize_code(code)
+    return code.lower().replace("_", "-").split("-", 1)[0]
 
 
 @lru_cache(maxsize=4096)

@@ -25,10 +25,9 @@ from typing import Any, Protocol
 
 import redis
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from service.auth import Principal
-from service.db import Database
+from service.db import Database, insert_for
 from service.errors import PermanentError, TransientError
 from service.models import UsageCounter, utcnow
 from service.settings import Settings
@@ -95,9 +94,9 @@ class DatabaseCounter:
     def add(self, key: str, amount: int, expires_at: int) -> int:
         expires = dt.datetime.fromtimestamp(expires_at, dt.UTC)
         with self.db.session() as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            statement: Any = insert(UsageCounter).values(key=key, count=amount, expires_at=expires)
+            statement: Any = insert_for(session)(UsageCounter).values(
+                key=key, count=amount, expires_at=expires
+            )
             statement = statement.on_conflict_do_update(
                 index_elements=["key"],
                 set_={"count": UsageCounter.count + statement.excluded.count},

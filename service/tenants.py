@@ -12,15 +12,12 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.db import Database
+from service.db import Database, insert_for
 from service.errors import InvalidInput, NotFound
 from service.models import ApiKey, Tenant, utcnow
 
@@ -76,16 +73,11 @@ def ensure_tenant(db: Database, name: str) -> str | None:
 def _insert_tenant(session: Session, name: str, secret: str) -> bool:
     # ON CONFLICT DO NOTHING: two processes creating the same tenant both succeed.
     statement = (
-        _insert_for(session)(Tenant)
+        insert_for(session)(Tenant)
         .values(name=name, webhook_secret=secret, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["name"])
     )
     return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
-
-
-def _insert_for(session: Session) -> Callable[..., Any]:
-    """The dialect's INSERT, which has ``on_conflict_do_*`` (SQLite and PostgreSQL)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def create_key(

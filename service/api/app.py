@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service import tenants
 from service.api.errors import error_body, install_error_handlers
 from service.api.routes import router
-from service.db import Database, upgrade_database
+from service.db import Database, prepare_store
 from service.limits import Limiter, PayloadTooLarge, make_counter
 from service.queue import JobQueue
 from service.settings import Settings, get_settings
@@ -27,8 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        current.ensure_dirs()
-        upgrade_database(current.effective_database_url, current.data_dir)
+        prepare_store(current)
         app.state.settings = current
         app.state.db = Database(current.effective_database_url)
         app.state.queue = JobQueue(current)

@@ -22,12 +22,11 @@ keys_app = typer.Typer(
 
 
 def _open_db() -> Database:
-    from service.db import upgrade_database
+    from service.db import prepare_store
     from service.settings import get_settings
 
     settings = get_settings()
-    settings.ensure_dirs()
-    upgrade_database(settings.effective_database_url, settings.data_dir)
+    prepare_store(settings)
     return Database(settings.effective_database_url)
 
 

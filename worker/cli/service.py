@@ -39,7 +39,7 @@ def serve(
     import os
 
     from service.auth import auth_mode_for_serve
-    from service.db import upgrade_database
+    from service.db import prepare_store
     from service.settings import get_settings
 
     _configure_logging(loglevel)
@@ -48,8 +48,7 @@ def serve(
     os.environ["DRAGOMAN_AUTH"] = auth_mode_for_serve(host, get_settings())
     get_settings.cache_clear()
     settings = get_settings()
-    settings.ensure_dirs()
-    upgrade_database(settings.effective_database_url, settings.data_dir)
+    prepare_store(settings)
     console.print(
         f"[bold]Dragoman[/] on http://{host}:{port}  store: {settings.effective_database_url}  "
         f"broker: {settings.broker_url or 'embedded (' + str(settings.broker_folder) + ')'}  "
@@ -144,10 +143,9 @@ def worker(
 
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    from service.db import upgrade_database
+    from service.db import prepare_store
     from service.settings import get_settings
 
     settings = get_settings()
-    settings.ensure_dirs()
-    upgrade_database(settings.effective_database_url, settings.data_dir)
+    prepare_store(settings)
     console.print("database is up to date")

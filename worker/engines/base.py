@@ -23,7 +23,6 @@ from worker.engines.libraries import Group
 
 if TYPE_CHECKING:
     from service.settings import Settings
-    from worker.engines.planning import PlannedBatch
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,20 @@ class Segment:
     source: str
     target: str
     strict: bool = False
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """One engine call of a plan: indices into the planned segments, their source tokens.
+
+    ``fill`` is how full it is: the larger of its share of the memory budget and of the
+    row limit (0..1, more for a lone sentence longer than the budget). Handing ``tokens``
+    back to ``translate_segments`` spares encoding the batch a second time.
+    """
+
+    indices: list[int]
+    fill: float
+    tokens: list[Any]
 
 
 # Stricter decoding for retries: beam search discourages the degenerate loops and

@@ -21,12 +21,19 @@ from typing import Any
 from service.errors import ModelUnavailable, TextTooLong
 from service.settings import Settings
 from worker import metrics
-from worker.engines.base import Backend, Decoding, MappedLanguages, Segment, Translator
+from worker.engines.base import (
+    Backend,
+    Decoding,
+    MappedLanguages,
+    PlannedBatch,
+    Segment,
+    Translator,
+)
 from worker.engines.checkpoints import load_errors
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
 from worker.engines.libraries import import_libraries
 from worker.engines.memory import release_free_memory
-from worker.engines.planning import PlannedBatch, plan_batches
+from worker.engines.planning import plan_batches
 from worker.engines.spm import SentencePieceCodec
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from functools import lru_cache
 from typing import Any
 
 from worker import metrics
-from worker.engines.base import Backend, Segment, Translator
+from worker.engines.base import Backend, PlannedBatch, Segment, Translator
 from worker.engines.libraries import import_libraries
-from worker.engines.planning import PlannedBatch, plan_batches
+from worker.engines.planning import plan_batches
 
 
 @lru_cache(maxsize=1)

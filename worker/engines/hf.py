@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 from service.errors import ModelUnavailable, TextTooLong
 from service.settings import Settings
 from worker import metrics
-from worker.engines.base import Backend, Decoding, MappedLanguages, Segment, Translator
+from worker.engines.base import (
+    Backend,
+    Decoding,
+    MappedLanguages,
+    PlannedBatch,
+    Segment,
+    Translator,
+)
 from worker.engines.checkpoints import (
     Family,
     detect_family,
@@ -30,7 +37,7 @@ from worker.engines.checkpoints import (
     unavailable,
 )
 from worker.engines.libraries import import_libraries, model_loading
-from worker.engines.planning import PlannedBatch, plan_batches
+from worker.engines.planning import plan_batches
 
 if TYPE_CHECKING:
     import torch

@@ -11,26 +11,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from worker.engines.base import Segment
+from worker.engines.base import PlannedBatch, Segment
 
 MAX_BATCH_SENTENCES = 64
-
-
-@dataclass(frozen=True)
-class PlannedBatch:
-    """One engine call of a plan: indices into the planned segments, their source tokens.
-
-    ``fill`` is how full it is: the larger of its share of the memory budget and of the
-    row limit (0..1, more for a lone sentence longer than the budget). Handing ``tokens``
-    back to ``translate_segments`` spares encoding the batch a second time.
-    """
-
-    indices: list[int]
-    fill: float
-    tokens: list[Any]
 
 
 def cut_batches(

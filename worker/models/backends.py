@@ -13,9 +13,9 @@ from typing import Any
 from service.errors import ModelUnavailable
 from service.settings import Settings
 from worker.engines import ct2, echo, hf
-from worker.engines.base import Backend, Translator
+from worker.engines.base import Backend
 from worker.engines.libraries import Group
-from worker.models.store import needs_pull
+from worker.models.pull import needs_pull
 from worker.models.store import resolve as installed_path
 
 BACKENDS: dict[str, Backend] = {
@@ -74,12 +74,3 @@ def describe_model(settings: Settings) -> dict[str, Any]:
     """Which engine runs the configured model, on what (before it is loaded)."""
     name, backend = resolve(settings)
     return {"engine": backend.name, "device": settings.device, "path": name}
-
-
-def load_model(settings: Settings) -> Translator:
-    """Load (once per process, through the registry) the configured translation model."""
-    from worker.models.registry import registry
-
-    name, backend = resolve(settings)
-    options = backend.options(settings)
-    return registry().get_translator(name, backend=backend.name, device=settings.device, **options)

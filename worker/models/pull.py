@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.errors import InvalidInput, ModelUnavailable
-from worker.engines.checkpoints import first_line
+from worker.engines.checkpoints import first_line, hub_offline
 from worker.engines.convert import TOKENIZER_FILES, convert_to_ctranslate2, is_ctranslate2_dir
 from worker.models.store import (
     CHECKPOINT_FILES,
     QUANTIZATIONS,
     InstalledModel,
     describe,
+    resolve,
     store_path,
 )
 
@@ -217,7 +218,7 @@ def _licence(checkpoint: Path, info: ModelInfo | None) -> str | None:
         except ValueError:  # malformed YAML front matter: fall back to the Hub's view
             card = {}
     if not card and info is not None and info.card_data is not None:
-        card = info.card_data.to_dict()
+        card = info.card_data.to_dict()  # type: ignore[no-untyped-call]
     licence = card.get("license")
     if licence == "other" and card.get("license_name"):
         licence = card["license_name"]
@@ -274,14 +275,14 @@ def _progress_class(name: str, progress: bool | str) -> type[Any] | None:
 
 
 def _logging_tqdm(name: str) -> type[Any]:
-    from huggingface_hub.utils import tqdm
+    from huggingface_hub.utils import tqdm  # type: ignore[attr-defined]
 
     class LoggingTqdm(tqdm):
         """huggingface_hub's progress bar as log lines: every 10% or 30 seconds."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["disable"] = True
-            super().__init__(*args, **kwargs)
+            super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
             self._label = str(kwargs.get("desc") or "")
             self._count = 0.0
             self._logged_share = -1
@@ -302,13 +303,33 @@ def _logging_tqdm(name: str) -> type[Any]:
 
 
 def _quiet_tqdm() -> type[Any]:
-    from huggingface_hub.utils import tqdm
+    from huggingface_hub.utils import tqdm  # type: ignore[attr-defined]
 
     class QuietTqdm(tqdm):
         """huggingface_hub's progress bar, always hidden."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["disable"] = True
-            super().__init__(*args, **kwargs)
+            super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     return QuietTqdm
+
+
+def needs_pull(name: str, backend: str, models_dir: Path, *, enabled: bool) -> bool:
+    """Whether a worker should pull ``name`` into the store before loading it.
+
+    Only a Hugging Face id (not a local folder) that is not installed yet, run by the
+    CTranslate2 engine (``auto`` or ``ctranslate2``), with pulling enabled, and either
+    the Hub allowed (not ``HF_HUB_OFFLINE``) or the checkpoint in the local cache.
+    """
+    if not enabled or backend not in ("auto", "ctranslate2"):
+        return False
+    if name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().exists():
+        return False
+    try:
+        store_path(models_dir, name)
+    except InvalidInput:
+        return False
+    if resolve(name, models_dir) is not None:
+        return False
+    return not hub_offline() or cached_checkpoint(name) is not None

@@ -19,8 +19,10 @@ from collections.abc import Callable, Hashable
 from typing import Any, cast
 
 from service.errors import ModelUnavailable
+from service.settings import Settings
 from worker.engines.base import Summarizer, Translator
 from worker.engines.libraries import model_loading
+from worker.models.backends import BACKENDS, resolve
 
 TRANSLATOR = "translator"
 SUMMARIZER = "summarizer"
@@ -61,8 +63,6 @@ class ModelRegistry:
         return sorted(self._factories(kind))
 
     def _factories(self, kind: str) -> dict[str, Factory]:
-        from worker.models.backends import BACKENDS
-
         found: dict[str, Factory] = {}
         if kind == TRANSLATOR:
             found.update({name: backend.create for name, backend in BACKENDS.items()})
@@ -163,3 +163,10 @@ def registry() -> ModelRegistry:
         if _registry is None or _registry._pid != os.getpid():
             _registry = ModelRegistry()
         return _registry
+
+
+def load_model(settings: Settings) -> Translator:
+    """Load (once per process, through the registry) the configured translation model."""
+    name, backend = resolve(settings)
+    options = backend.options(settings)
+    return registry().get_translator(name, backend=backend.name, device=settings.device, **options)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.errors import InvalidInput
-from worker.engines.checkpoints import hub_offline
 from worker.engines.convert import TOKENIZER_FILES, is_ctranslate2_dir, read_metadata
 
 # CTranslate2's weight types (ctranslate2.specs.model_spec.ACCEPTED_MODEL_TYPES); checked
@@ -54,7 +53,7 @@ def store_path(models_dir: Path, name: str) -> Path:
         InvalidInput: ``name`` is not a Hugging Face model id (``owner/name`` or ``name``).
     """
     from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
+    from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]
 
     try:
         # The Hub forbids "--" and ".." in ids, so the folder name maps back to one id
@@ -116,25 +115,3 @@ def describe(path: Path) -> InstalledModel:
         source=meta.get("source"),
         revision=meta.get("revision"),
     )
-
-
-def needs_pull(name: str, backend: str, models_dir: Path, *, enabled: bool) -> bool:
-    """Whether a worker should pull ``name`` into the store before loading it.
-
-    Only a Hugging Face id (not a local folder) that is not installed yet, run by the
-    CTranslate2 engine (``auto`` or ``ctranslate2``), with pulling enabled, and either
-    the Hub allowed (not ``HF_HUB_OFFLINE``) or the checkpoint in the local cache.
-    """
-    if not enabled or backend not in ("auto", "ctranslate2"):
-        return False
-    if name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().exists():
-        return False
-    try:
-        store_path(models_dir, name)
-    except InvalidInput:
-        return False
-    if resolve(name, models_dir) is not None:
-        return False
-    from worker.models.pull import cached_checkpoint
-
-    return not hub_offline() or cached_checkpoint(name) is not None

@@ -177,4 +177,4 @@ class TransformersSummarizer:
 
     def _overhead(self) -> int:
         """Tokens of each model input that are not article text."""
-        return self.tokenizer.num_special_tokens_to_add() + self._count(self.prefix)
+        return int(self.tokenizer.num_special_tokens_to_add()) + self._count(self.prefix)

@@ -20,9 +20,8 @@ import unicodedata
 from typing import Protocol
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from service.db import Database
+from service.db import Database, insert_for
 from service.errors import DragomanError
 from service.models import CachedTranslation, utcnow
 from service.settings import Settings
@@ -119,10 +118,9 @@ class DatabaseCache:
             return
         now = utcnow()
         rows = [{"key": k, "translation": v, "created_at": now} for k, v in items.items()]
-        dialect = self.db.engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         try:
             with self.db.session() as session:
+                insert = insert_for(session)
                 for start in range(0, len(rows), 300):
                     statement = insert(CachedTranslation).values(rows[start : start + 300])
                     statement = statement.on_conflict_do_update(

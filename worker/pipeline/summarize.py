@@ -19,6 +19,7 @@ import unicodedata
 import numpy as np
 
 from service.errors import InvalidInput
+from service.languages import base_language
 
 # Sentences with fewer words than this are datelines, bylines, "None", "Photo: ..."
 # and are used only when nothing longer is left.
@@ -81,13 +82,9 @@ _FINAL_PUNCTUATION = tuple(".!?…։؟。！？")
 _CLOSING_QUOTES = "\"'”’»›)]"
 
 
-def _base_language(language: str) -> str:
-    return language.lower().replace("_", "-").split("-", 1)[0]
-
-
 def tokenize(sentence: str, language: str) -> list[str]:
     """Lowercased word tokens of ``sentence``, stop words and 1-letter words removed."""
-    lang = _base_language(language)
+    lang = base_language(language)
     text = sentence.translate(_ARMENIAN_INNER_MARKS)
     if lang in {"az", "tr"}:
         # Turkic dotted/dotless i: str.lower() maps "İ" to "i" + U+0307, "I" to "i".
@@ -130,7 +127,7 @@ def _looks_like_sentence(sentence: str, word_count: int, language: str) -> bool:
     """A real sentence: enough words and sentence-final punctuation."""
     stripped = sentence.rstrip().rstrip(_CLOSING_QUOTES)
     # Armenian text often has an ASCII ":" typed for the full stop "։".
-    final = (*_FINAL_PUNCTUATION, ":") if _base_language(language) == "hy" else _FINAL_PUNCTUATION
+    final = (*_FINAL_PUNCTUATION, ":") if base_language(language) == "hy" else _FINAL_PUNCTUATION
     return word_count >= MIN_WORDS and stripped.endswith(final)
 
 
@@ -149,7 +146,8 @@ def _tfidf(token_lists: list[list[str]]) -> np.ndarray:
     idf = np.log((1 + len(token_lists)) / (1 + df)) + 1.0
     matrix *= idf
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    normalised: np.ndarray = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    return normalised
 
 
 def _pagerank(similarity: np.ndarray, damping: float = 0.85) -> np.ndarray:
@@ -160,9 +158,9 @@ def _pagerank(similarity: np.ndarray, damping: float = 0.85) -> np.ndarray:
     out = weights.sum(axis=1, keepdims=True)
     # Isolated sentences link to everyone, so rank mass is not lost.
     transition = np.where(out > 0, weights / np.where(out > 0, out, 1.0), 1.0 / n)
-    rank = np.full(n, 1.0 / n)
+    rank: np.ndarray = np.full(n, 1.0 / n)
     for _ in range(200):
-        new = (1 - damping) / n + damping * (transition.T @ rank)
+        new: np.ndarray = (1 - damping) / n + damping * (transition.T @ rank)
         if np.abs(new - rank).sum() < 1e-10:
             return new
         rank = new

@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 
 from sentencex import segment
 
+from service.languages import base_language
+
 # Scripts written without spaces between words (and so between sentences).
 _NO_SPACE_LANGUAGES = frozenset({"zh", "ja", "th", "my", "km", "lo"})
 # A closed quotation longer than this is split at its sentence ends (~130 English
@@ -150,10 +152,6 @@ def split_lines(paragraph: str, language: str) -> list[tuple[str, str]]:
     return out
 
 
-def _base_language(language: str) -> str:
-    return language.lower().replace("_", "-").split("-", 1)[0]
-
-
 def _segment_line(line: str, language: str) -> list[str]:
     """Split one line into slices that concatenate back to ``line``."""
     if not line.strip():
@@ -162,7 +160,7 @@ def _segment_line(line: str, language: str) -> list[str]:
     start = marker.end() if marker else 0
     if not line[start:].strip():
         return [line]
-    base = _base_language(language)
+    base = base_language(language)
     armenian = _is_armenian(line, base)
     spans = _quote_spans(line)
     long_spans = [(o, c) for o, c in spans if c - o > MAX_QUOTE_CHARS]
@@ -278,7 +276,7 @@ def _starts_with_capital(text: str) -> bool:
 
 def sentence_separator(language: str) -> str:
     """The string placed between sentences of one paragraph in ``language``."""
-    return "" if _base_language(language) in _NO_SPACE_LANGUAGES else " "
+    return "" if base_language(language) in _NO_SPACE_LANGUAGES else " "
 
 
 @dataclass

@@ -24,7 +24,7 @@ from service.models import Job
 from worker import metrics
 from worker.engines.base import Segment, Translator
 from worker.engines.scheduler import BatchScheduler
-from worker.models.backends import load_model
+from worker.models.registry import load_model
 from worker.pipeline.cache import cache_key
 from worker.pipeline.context import HandedBack, WorkerContext
 from worker.pipeline.quality import (

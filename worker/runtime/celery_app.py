@@ -22,7 +22,7 @@ from celery.signals import (
     worker_shutting_down,
 )
 
-from service.db import upgrade_database
+from service.db import prepare_store
 from service.queue import celery_config
 from service.settings import get_settings
 from worker.engines.memory import limit_malloc_arenas
@@ -120,6 +120,4 @@ def _stop_threads(**_: Any) -> None:
 
 def prepare() -> None:
     """Create the data folders and bring the schema up to date before the worker starts."""
-    settings = get_settings()
-    settings.ensure_dirs()
-    upgrade_database(settings.effective_database_url, settings.data_dir)
+    prepare_store(get_settings())

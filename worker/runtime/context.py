@@ -8,7 +8,6 @@ a worker process shares one context, hence one model and one batch scheduler.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from functools import partial
 
@@ -17,10 +16,7 @@ from service.settings import get_settings
 from worker.pipeline.context import HandedBack, WorkerContext
 from worker.runtime import dispatch, lifecycle, webhooks
 from worker.runtime import model as model_loader
-
-# This worker's identity in heartbeats and job claims. Fixed when the worker process
-# starts (pool children forked from it inherit it): a restarted worker is a new one.
-WORKER_ID = f"dragoman@{socket.gethostname()}/{os.getpid()}"
+from worker.runtime.lifecycle import WORKER_ID
 
 _lock = threading.Lock()
 _context: WorkerContext | None = None

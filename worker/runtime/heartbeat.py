@@ -19,7 +19,7 @@ from service import store
 from service.db import Database
 from service.errors import DragomanError
 from service.settings import Settings
-from worker.runtime.context import WORKER_ID
+from worker.runtime.lifecycle import WORKER_ID
 from worker.runtime.model import ModelReport, ModelState
 
 log = logging.getLogger("dragoman.heartbeat")

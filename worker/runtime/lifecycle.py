@@ -19,6 +19,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -26,6 +27,9 @@ import time
 log = logging.getLogger("dragoman.worker")
 
 PARENT_PID_ENV = "DRAGOMAN_PARENT_PID"
+# This worker's identity in heartbeats and job claims. Fixed when the worker process
+# starts (pool children forked from it inherit it): a restarted worker is a new one.
+WORKER_ID = f"dragoman@{socket.gethostname()}/{os.getpid()}"
 _PR_SET_PDEATHSIG = 1
 
 _draining = threading.Event()

@@ -98,8 +98,8 @@ class ModelLoader:
         self._describe_and_load()
 
     def _pull(self) -> None:
-        from worker.models.pull import pull
-        from worker.models.store import licence_note, needs_pull
+        from worker.models.pull import needs_pull, pull
+        from worker.models.store import licence_note
 
         settings = self.settings
         name = settings.translation_model
@@ -130,7 +130,8 @@ class ModelLoader:
             log.warning("licence of %s: %s", model.name, note)
 
     def _describe_and_load(self) -> None:
-        from worker.models.backends import describe_model, load_model, model_languages
+        from worker.models.backends import describe_model, model_languages
+        from worker.models.registry import load_model
 
         try:
             languages = model_languages(self.settings)

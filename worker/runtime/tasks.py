@@ -7,15 +7,15 @@ import logging
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from service import store
 from service.contract import TaskName
-from service.errors import DragomanError, TransientError
+from service.errors import DragomanError, JobTimeout, TransientError
 from service.settings import get_settings
 from service.store import recovery
 from worker.pipeline import job as pipeline
+from worker.pipeline.context import WorkerContext
 from worker.runtime import context, webhooks
 from worker.runtime.celery_app import app
-from worker.runtime.context import WORKER_ID
+from worker.runtime.lifecycle import WORKER_ID
 
 log = logging.getLogger("dragoman.worker")
 
@@ -45,27 +45,27 @@ def process_job(self: Task, job_id: str, held_by: str | None = None) -> None:
         log.warning("job %s: %s; retrying in %ss", job_id, exc.code, delay)
         raise self.retry(exc=exc, countdown=delay, kwargs={"held_by": WORKER_ID}) from exc
     except SoftTimeLimitExceeded:
-        if store.fail_job(
-            ctx.db,
+        limit = ctx.settings.task_soft_time_limit
+        _fail_quietly(
+            ctx,
             job_id,
-            "timeout",
-            f"The job ran past the {ctx.settings.task_soft_time_limit}s time limit "
-            "(DRAGOMAN_TASK_SOFT_TIME_LIMIT).",
-        ):
-            webhooks.job_finished(ctx.db, job_id)
+            JobTimeout(
+                f"The job ran past the {limit}s time limit (DRAGOMAN_TASK_SOFT_TIME_LIMIT)."
+            ),
+        )
     except DragomanError as exc:  # the pipeline records its own; this is for what escapes it
         log.error("job %s: %s: %s", job_id, exc.code, exc.message)
         _fail_quietly(ctx, job_id, exc)
     except Exception:
         # Logged here with its trace; the caller sees a stable code and no internals.
         log.exception("job %s: unexpected error", job_id)
-        _fail_quietly(ctx, job_id, DragomanError("An internal error occurred; see the worker log."))
+        _fail_quietly(ctx, job_id, DragomanError(pipeline.INTERNAL_ERROR))
 
 
-def _fail_quietly(ctx: context.WorkerContext, job_id: str, exc: DragomanError) -> None:
+def _fail_quietly(ctx: WorkerContext, job_id: str, exc: DragomanError) -> None:
+    """Fail the job whatever attempt holds it (the task gave up on it)."""
     try:
-        if store.fail_job(ctx.db, job_id, exc.code, exc.message):
-            webhooks.job_finished(ctx.db, job_id)
+        pipeline.fail_job(ctx, job_id, exc.code, exc.message)
     except DragomanError:
         log.error("job %s: could not record failure %s", job_id, exc.code)
 

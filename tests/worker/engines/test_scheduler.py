@@ -12,10 +12,9 @@ import pytest
 from service.db import Database
 from service.errors import TextTooLong
 from tests.conftest import make_settings
-from worker.engines.base import Segment, Translator
+from worker.engines.base import PlannedBatch, Segment, Translator
 from worker.engines.ct2 import CTranslate2Translator
 from worker.engines.hf import TransformersTranslator
-from worker.engines.planning import PlannedBatch
 from worker.engines.scheduler import BatchScheduler
 from worker.pipeline.context import WorkerContext
 

@@ -28,8 +28,8 @@ from tests.fixtures.fake_hub import (
 )
 from worker.cli.models import human_size, models_app
 from worker.engines.convert import METADATA_FILE, is_ctranslate2_dir
-from worker.models.pull import pull
-from worker.models.store import installed, licence_note, needs_pull, resolve, store_path
+from worker.models.pull import needs_pull, pull
+from worker.models.store import installed, licence_note, resolve, store_path
 
 
 def leftovers(models_dir: Path) -> list[Path]:

@@ -13,7 +13,8 @@ from service.db import Database, upgrade_database
 from service.errors import ModelUnavailable
 from tests.conftest import make_settings
 from tests.fixtures.fake_hub import NLLB, NLLB_CARD, FakeHub, serve_hub
-from worker.models.store import needs_pull, resolve
+from worker.models.pull import needs_pull
+from worker.models.store import resolve
 from worker.pipeline import translate as translation
 from worker.pipeline.context import WorkerContext
 from worker.runtime import model

@@ -10,9 +10,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from service.errors import UnsupportedLanguage
-from service.languages import likely_script, script_of
+from service.languages import base_language, likely_script, script_of
 from worker.pipeline.quality.numbers import number_mismatches
-from worker.pipeline.quality.orthography import base_language
 from worker.pipeline.quality.protect import Protected, protect
 from worker.pipeline.text import sentence_separator
 

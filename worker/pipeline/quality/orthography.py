@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 
-from service.errors import UnsupportedLanguage
-from service.languages import normalize_code
+from service.languages import base_language
 from worker.pipeline.quality.numbers import _digits_like, to_ascii_digits
 
 _ZWNJ = "\u200c"
@@ -103,12 +101,6 @@ def _armenian_full_stops(text: str) -> str:
         return f"{prefix}{word}{closing}\u0589"
 
     return _ARMENIAN_STOP.sub(fix, text)
-
-
-def base_language(code: str) -> str:
-    with contextlib.suppress(UnsupportedLanguage):
-        code = normalize_code(code)
-    return code.lower().replace("_", "-").split("-", 1)[0]
 
 
 def normalize_output(text: str, target: str, persian_digits: bool = False) -> str:
