@@ -20,6 +20,7 @@ from worker import metrics, webhooks
 from worker.context import WORKER_ID, WorkerContext
 from worker.detect import DocumentDetection, detect_document
 from worker.engines.base import Summarizer
+from worker.quotes import complete as complete_quotes
 from worker.registry import registry
 from worker.runtime import dispatch, lifecycle
 from worker.summarize import ExtractiveSummarizer, summary_length
@@ -172,9 +173,12 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
             len(article.body.sentences), ratio=job.summary_ratio
         )
         summarizer = load_summarizer(ctx)
-        article.summary = summarizer.summarize(
+        summary = summarizer.summarize(
             article.body.sentences, source, min(count, ctx.settings.max_summary_sentences)
         )
+        # A sentence from inside a quotation keeps its quotation marks.
+        quoted = complete_quotes(article.body.paragraphs)
+        article.summary = [quoted.get(sentence, sentence) for sentence in summary]
         store.record_summary(
             ctx.db,
             job.id,

@@ -37,7 +37,11 @@ quoted paragraph as one segment loses sentences in translation. A quotation of
 one sentence stays with its attribution (``"We will win," he said.``), as do
 ``"Pay up!" and "No more."`` and ``"Why now?" she asked.``: a lowercase word goes
 on with the sentence. Each sentence keeps exactly its own characters, so an
-opening mark can be in one segment and its closing mark in a later one.
+opening mark can be in one segment and its closing mark in a later one; where
+that matters, ``worker.quotes`` supplies the missing partner: the translation
+engine gets each segment with its quotation closed (and the added marks are
+removed from its output), and a sentence of an extractive summary taken from
+inside a quotation gets its marks back.
 """
 
 from __future__ import annotations

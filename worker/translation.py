@@ -39,6 +39,7 @@ from worker.quality import (
     restore,
     split_long_sentence,
 )
+from worker.quotes import Balanced, balance
 from worker.registry import registry
 from worker.runtime import lifecycle
 from worker.runtime import model as model_loader
@@ -163,10 +164,15 @@ class Unit:
 
 @dataclass
 class Piece:
-    """The part of a unit that goes to the engine in one segment (most units: all of it)."""
+    """The part of a unit that goes to the engine in one segment (most units: all of it).
+
+    ``protected`` masks ``quoted.text``: the piece with the partners of its unpaired
+    quotation marks added (worker.quotes), which come off the engine's output again.
+    """
 
     text: str
     protected: Protected
+    quoted: Balanced
     strict: bool = False
     result: str | None = None
     flags: list[str] = field(default_factory=list)
@@ -273,7 +279,7 @@ def translate_article(
             if keys[unit.text] in hits:
                 plan.translated[unit.text] = hits[keys[unit.text]]
                 continue
-            work = UnitWork(unit, [Piece(text, protect(text)) for text in pieces_of[unit.text]])
+            work = UnitWork(unit, [_piece(text) for text in pieces_of[unit.text]])
             plan.work.append(work)
             total += len(work.pieces) - 1
             submissions += [(plan, work, piece) for piece in work.pieces]
@@ -325,6 +331,11 @@ def _split_units(
                 }
             )
     return pieces
+
+
+def _piece(text: str) -> Piece:
+    quoted = balance(text)
+    return Piece(text, protect(quoted.text), quoted)
 
 
 def _token_counter(translator: Translator, source: str) -> Callable[[str], int]:
@@ -394,6 +405,7 @@ def _collect(
 def _check_piece(piece: Piece, output: str, source: str, target: str, settings: Any) -> bool:
     """Post-process an engine output into ``piece``; True if it should be retried."""
     restored, lost = restore(piece.protected, output)
+    restored = piece.quoted.restore(restored)
     repaired, _ = repair_numbers(piece.text, restored, target)
     text = normalize_output(repaired, target, persian_digits=settings.persian_digits)
     retry = settings.quality_checks == "retry"

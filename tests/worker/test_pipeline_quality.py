@@ -16,7 +16,9 @@ from tests.conftest import make_settings
 from worker import pipeline
 from worker.context import WorkerContext
 from worker.engines.base import Segment, Translator
+from worker.engines.echo import EchoTranslator
 from worker.quality import find_numbers
+from worker.quotes import balance
 from worker.registry import TRANSLATOR, registry
 
 NUMBERS_ARTICLE = (
@@ -207,3 +209,39 @@ def test_summary_length_as_a_ratio(echo_ctx: WorkerContext) -> None:
     done = store.get_job(echo_ctx.db, job.id)
     assert done.status == JobStatus.SUCCEEDED
     assert len(done.summary["sentences"]) == 3
+
+
+def test_a_quotation_split_into_sentences_keeps_its_marks(tmp_path: Path) -> None:
+    """Each piece of a split quotation reaches the engine closed; no mark is added or lost."""
+    seen: list[str] = []
+
+    class Guillemets(EchoTranslator):
+        def translate_segments(self, segments: list[Segment]) -> list[str]:
+            seen.extend(segment.text for segment in segments)
+            return [s.text.replace("“", "«").replace("”", "»") for s in segments]
+
+    registry().register_loader(
+        TRANSLATOR, "guillemets", lambda name, device, **options: Guillemets()
+    )
+    ctx = context(tmp_path, cache="off", quality_checks="off")
+    ctx.settings = ctx.settings.model_copy(update={"translation_backend": "guillemets"})
+    text = "“We made progress. There is work ahead. We meet again,” he said. Talks resume."
+    try:
+        job = run(ctx, text, ["fa"], summary=3, fields=["body", "summary"])
+        assert job.status == JobStatus.SUCCEEDED, job.error_message
+        assert {"“We made progress.”", "“We meet again,” he said."} <= set(seen)
+        assert job.translations[0].body == (
+            "«We made progress. There is work ahead. We meet again,» he said. Talks resume."
+        )
+        # The summary's sentences from inside the quotation carry its marks.
+        summary = job.summary["sentences"]
+        assert len(summary) == 3
+        assert all(balance(sentence).text == sentence for sentence in summary)
+        assert set(summary) <= {
+            "“We made progress.”",
+            "“There is work ahead.”",
+            "“We meet again,” he said.",
+            "Talks resume.",
+        }
+    finally:
+        ctx.close()
