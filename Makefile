@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,bench]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -55,3 +55,9 @@ loadtest: $(STAMP)
 .PHONY: soak
 soak: $(STAMP)
 	$(PY) -m bench.soak
+
+# Sentence segmentation (not part of `make test`): boundary F1 of Dragoman, pysbd and
+# sentencex per data set and language; writes bench/results/segmentation.md.
+.PHONY: eval-segmentation
+eval-segmentation: $(STAMP)
+	$(PY) -m bench.segmentation

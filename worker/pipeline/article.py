@@ -20,6 +20,7 @@ from worker.pipeline.abstractive import TransformersSummarizer
 from worker.pipeline.context import WorkerContext
 from worker.pipeline.detect import DocumentDetection, detect_document
 from worker.pipeline.formats import Parsed, get_format
+from worker.pipeline.quotes import complete as complete_quotes
 from worker.pipeline.summarize import ExtractiveSummarizer, summary_length
 from worker.pipeline.text import sentence_separator
 from worker.pipeline.translate import Unit
@@ -124,9 +125,12 @@ def summarize(ctx: WorkerContext, job: Job, article: Article) -> None:
     sentences = article.body.document.sentences
     count = job.summary_sentences or summary_length(len(sentences), ratio=job.summary_ratio)
     summarizer = load_summarizer(ctx)
-    article.summary = summarizer.summarize(
+    chosen = summarizer.summarize(
         sentences, article.source, min(count, ctx.settings.max_summary_sentences)
     )
+    # A sentence from inside a quotation keeps its quotation marks.
+    quoted = complete_quotes(article.body.document.paragraphs)
+    article.summary = [quoted.get(sentence, sentence) for sentence in chosen]
     text = sentence_separator(article.source).join(article.summary)
     summary = {"text": text, "sentences": article.summary}
     store.record_summary(ctx.db, job.id, summary, attempt=job.attempts)

@@ -7,31 +7,41 @@ the input is kept so the output can be rebuilt with the same structure
 Sentence splitting starts from ``sentencex`` (rules and abbreviations for ~300
 languages, with a fallback chain, so ``az``, ``fa``, ``hy``, ``azb`` and unknown
 codes all segment sensibly) and corrects its boundaries for the newsroom's
-languages:
+languages (measured against pysbd and sentencex by ``make eval-segmentation``):
 
 - A newline always ends a segment: headlines, bylines and bullet items sit on
   their own lines without final punctuation. A bullet marker (``-``, ``•``,
   ``*``, ``1.``, ``1)``, ``a)``) stays with its item.
+- Languages with an abbreviation list (``worker/pipeline/segment_data/abbreviations/``:
+  English, Azerbaijani and Turkish, Persian; see ``worker.abbreviations``): every
+  ``.``, ``!``, ``?``, ``…``, ``؟`` before a space may end a sentence, also where
+  sentencex does not split (``in May. "We``, ``Tehran Co. Fine``), unless a
+  lowercase letter follows (``said Ms. Farahani, a trader``, ``e.g. red``) or the
+  list says the abbreviation does not end one there (``Gen. Smith``, ``No. 2``,
+  ``the U.S. Army`` but ``the U.S. The talks``, ``b.e.ə. IV əsr``, ``۵۰۰ ق.م.``);
+  ``və s.`` ("etc.") before a capital does.
 - Armenian: ``։`` and an ASCII ``:`` typed in its place end a sentence, the
-  colon only before whitespace and a capital letter (never ``20:38``); ``.``
-  after an Armenian letter is the mid-sentence *mijaket* or an abbreviation
-  (``թ.``), and ``՞ ՜ ՛`` sit over a word, so none of them end a sentence.
-- Single-letter initials in any script (``İ. Əliyev``, ``Ա. Սմիթ``) and common
-  Azerbaijani abbreviations (``ş.``, ``küç.``, ``prof.``, ``b.e.ə.``) do not end a
-  sentence; ``və s.`` ("etc.") before a capital does.
+  colon only before whitespace and a capital letter or a digit (never ``20:38``,
+  nor before a lowercase letter); ``.`` after an Armenian letter is the
+  mid-sentence *mijaket* or an abbreviation (``թ.``, ``Սբ.``), and ``՞ ՜ ՛`` sit
+  over a word, so none of them end a sentence.
+- Single-letter initials in any script (``İ. Əliyev``, ``Ա. Սմիթ``) do not end a
+  sentence.
 - Numbers are never split (``۴.۷``, ``20:38``, ``1,000.5``); sentences run
   together without a space (``season.The``) are, URLs (``example.com``) not.
 
-Quotations: a closed quotation (``“…”``, ``«…»``, ``„…“``, ``"…"``, nested
-``‘…’``, parentheses) is never split, however many sentences it holds, up to
-``MAX_QUOTE_CHARS``. Splitting inside would leave an opening mark in one segment
-and the closing mark in another, which machine translation mangles (drops,
-doubles or moves them), and the extractive summariser could then pick a middle
-sentence of the quote with no quotation marks at all, presenting a speaker's
-words as the newsroom's own. Quotations longer than that are split at their
-sentence ends, because one over-long segment is worse: translation models drop
-sentences from long inputs and the CTranslate2 engine rejects segments above the
-model's input limit.
+Quotations: a quotation of several sentences is split at its sentence ends, as
+any other text (``“We made progress.`` / ``There is work ahead,” he said.``): one
+segment per sentence is what the translation model handles best, and a whole
+quoted paragraph as one segment loses sentences in translation. A quotation of
+one sentence stays with its attribution (``"We will win," he said.``), as do
+``"Pay up!" and "No more."`` and ``"Why now?" she asked.``: a lowercase word goes
+on with the sentence. Each sentence keeps exactly its own characters, so an
+opening mark can be in one segment and its closing mark in a later one; where
+that matters, ``worker.quotes`` supplies the missing partner: the translation
+engine gets each segment with its quotation closed (and the added marks are
+removed from its output), and a sentence of an extractive summary taken from
+inside a quotation gets its marks back.
 """
 
 from __future__ import annotations
@@ -43,12 +53,10 @@ from dataclasses import dataclass, field
 from sentencex import segment
 
 from service.languages import base_language
+from worker.pipeline import abbreviations, quotes
 
 # Scripts written without spaces between words (and so between sentences).
 _NO_SPACE_LANGUAGES = frozenset({"zh", "ja", "th", "my", "km", "lo"})
-# A closed quotation longer than this is split at its sentence ends (~130 English
-# words, ~200 model tokens): see the module docstring.
-MAX_QUOTE_CHARS = 800
 
 _NEWLINES = re.compile(r"\r\n|[\r\u2028\u2029\x85\x0b\x0c]")
 # Zero-width space, word joiner, BOM and soft hyphen carry no meaning in news text
@@ -65,37 +73,21 @@ _NEWLINE_RUN = re.compile(r"\s*\n\s*")
 # A list item's marker: a bullet symbol, "1." / "1)" / "(1)", or "a)"; then space.
 _BULLET = re.compile(r"(?:[-–—•*▪◦‣●■►➢✓✔]|\(?\d{1,3}[.)]|\(?[a-z]\))\s+")
 _ARMENIAN_LETTER = re.compile(r"[\u0531-\u0556\u0561-\u0587]")
-# Armenian emphasis, exclamation and question marks: written over a word's vowel.
-_ARMENIAN_WORD_MARKS = frozenset("\u055b\u055c\u055e")
+# Armenian emphasis, exclamation and question marks, written over a word's vowel,
+# and the mijaket when typed as U+2024 (also as "."; see _is_boundary).
+_ARMENIAN_WORD_MARKS = frozenset("\u055b\u055c\u055e\u2024")
 _CLOSERS = "\"'”’»›)]"
 _OPENERS = "\"'“‘«‹„‚([¿¡"
-# Armenian ":" (for "։") and Azerbaijani "və s." / "və b." ("etc.") before a
-# capital: boundaries sentencex does not make.
-_ARMENIAN_COLON = re.compile(r":\s+")
-_AZ_ETC = re.compile(r"\bvə [sb]\.\s+")
-# Abbreviations (lowercase, without the final period) that do not end a sentence.
-_ABBREVIATIONS: dict[str, frozenset[str]] = {
-    "az": frozenset(
-        {"ş", "r", "k", "qəs", "küç", "pr", "prof", "dos", "akad", "müəl", "red", "məs"}
-        | {"b.e", "b.e.ə", "e.ə", "t.e.d", "t.e.n", "f.ü.f.d"}
-    ),
-}
-_ABBREVIATIONS["tr"] = _ABBREVIATIONS["az"]
-
-# Quotation marks and brackets: closer -> the openers it closes. "“" closes "„"
-# (German, Czech) and otherwise opens.
-_QUOTE_MARKS = re.compile(r"[«»“”„‚‘’\"()\[\]]")
-_CLOSES: dict[str, str] = {
-    "»": "«",
-    "”": "“„",
-    "“": "„",
-    "’": "‘‚",
-    "‘": "‚",
-    '"': '"',
-    ")": "(",
-    "]": "[",
-}
-_OPENS = frozenset('«“„‚‘"([')
+# An end mark, any closing quotes, then whitespace: a candidate boundary in the
+# languages with an abbreviation list (worker/pipeline/segment_data/abbreviations/).
+_END_MARK = re.compile(r"[.!?…؟]+[\"'”’»›)\]]*\s+")
+# Armenian: the full stop, or an ASCII colon typed in its place.
+_ARMENIAN_STOP = re.compile(r"[։:][\"'”’»›)\]]*\s+")
+_SENTENCE_ENDS = ".!?…؟։"
+# A quotation holds more than one sentence only if it has one of these inside.
+_INNER_END = re.compile(r"[.!?…؟։:]\S*\s")
+# What follows the first period of U.S., b.e.ə., ق.م.: a few letters, a period.
+_DOTTED_PART = re.compile(r"[^\W\d_]{1,3}\.")
 
 
 def normalize_text(text: str) -> str:
@@ -161,28 +153,44 @@ def _segment_line(line: str, language: str) -> list[str]:
     if not line[start:].strip():
         return [line]
     base = base_language(language)
+    rules = abbreviations.for_language(base)
     armenian = _is_armenian(line, base)
-    spans = _quote_spans(line)
-    long_spans = [(o, c) for o, c in spans if c - o > MAX_QUOTE_CHARS]
-    short_spans = [(o, c) for o, c in spans if c - o <= MAX_QUOTE_CHARS]
     cuts = {start + cut for cut in _sentencex_cuts(line[start:], language)}
-    for opening, closing in long_spans:
-        cuts.update(
-            opening + 1 + cut for cut in _sentencex_cuts(line[opening + 1 : closing], language)
-        )
+    embedded: list[tuple[int, int]] = []
+    for opening, closing in quotes.spans(line):
+        if _is_embedded(line, opening, closing):
+            embedded.append((opening, closing))
+        elif _INNER_END.search(line, opening + 1, closing):
+            # sentencex never splits inside a quotation: split its text on its own.
+            quoted = line[opening + 1 : closing]
+            cuts.update(opening + 1 + cut for cut in _sentencex_cuts(quoted, language))
+    if rules is not None:
+        # Every end mark before a space is a candidate; the lists decide.
+        cuts.update(m.end() for m in _END_MARK.finditer(line))
     if armenian:
-        cuts.update(m.end() for m in _ARMENIAN_COLON.finditer(line))
-    if base in {"az", "tr"}:
-        cuts.update(m.end() for m in _AZ_ETC.finditer(line))
+        cuts.update(m.end() for m in _ARMENIAN_STOP.finditer(line))
     kept = sorted(
         cut
         for cut in cuts
         if start < cut < len(line)
-        and not any(opening < cut <= closing for opening, closing in short_spans)
-        and _is_boundary(line, cut, base, armenian)
+        and not any(opening < cut <= closing for opening, closing in embedded)
+        and _is_boundary(line, cut, rules, armenian)
     )
     bounds = [0, *kept, len(line)]
     return [line[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _is_embedded(line: str, opening: int, closing: int) -> bool:
+    """Whether a quotation sits inside a running sentence: ``told him ‘Go. Now.’ and left``.
+
+    Words of the sentence come before its opening mark (not a sentence end) and a
+    lowercase word follows its closing mark; such a quotation is never split.
+    """
+    before = line[:opening].rstrip().rstrip(_CLOSERS)
+    if not before or before[-1] in _SENTENCE_ENDS:
+        return False
+    following = line[closing + 1 :].lstrip(_CLOSERS + ",;:-–— ")
+    return following[:1].islower()
 
 
 def _sentencex_cuts(text: str, language: str) -> list[int]:
@@ -216,28 +224,9 @@ def _is_armenian(line: str, base: str) -> bool:
     return armenian > 0 and 2 * armenian > sum(ch.isalpha() for ch in line)
 
 
-def _quote_spans(line: str) -> list[tuple[int, int]]:
-    """``(opening, closing)`` offsets of the closed quotations and brackets in ``line``."""
-    spans: list[tuple[int, int]] = []
-    stack: list[tuple[str, int]] = []
-    for match in _QUOTE_MARKS.finditer(line):
-        mark, at = match.group(), match.start()
-        before = line[at - 1] if at else " "
-        after = line[at + 1] if at + 1 < len(line) else " "
-        if mark == "’" and after.isalpha():
-            continue  # an apostrophe: Iran’s
-        openers = _CLOSES.get(mark, "")
-        depth = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] in openers), -1)
-        if depth >= 0:
-            # Openers above the match were never closed: drop them.
-            spans.append((stack[depth][1], at))
-            del stack[depth:]
-        elif mark in _OPENS and not (mark == "‘" and before.isalpha()):
-            stack.append((mark, at))
-    return spans
-
-
-def _is_boundary(line: str, cut: int, base: str, armenian: bool) -> bool:
+def _is_boundary(
+    line: str, cut: int, rules: abbreviations.Abbreviations | None, armenian: bool
+) -> bool:
     """Whether a sentence may end just before offset ``cut`` of ``line``."""
     before = line[:cut].rstrip()
     gap = cut - len(before)
@@ -252,26 +241,37 @@ def _is_boundary(line: str, cut: int, base: str, armenian: bool) -> bool:
         return False
     if last in _ARMENIAN_WORD_MARKS:
         return False
+    following = after.lstrip().lstrip(_OPENERS + "-–— ")
     if armenian:
-        if last == ":" and not (gap and _starts_with_capital(after)):
-            return False
+        if last == ":":
+            # The full stop typed as a colon; not in "20:38" nor before lowercase.
+            return bool(gap) and (following[:1].isupper() or following[:1].isdigit())
         if last == "." and len(end) > 1 and _ARMENIAN_LETTER.match(end[-2]):
-            return False
+            return False  # the mijaket, or an abbreviation (թ., Սբ.)
+    if rules is None:
+        return last != "." or not _is_initial(end)
+    if last in ".!?…" and following[:1].islower() and _cased_before(end):
+        return False  # "said Ms. Farahani, ...", '"Pay up!" and', "e.g. red"
     if last == ".":
-        word = end.rsplit(None, 1)[-1].lstrip(_OPENERS)[:-1]
-        if base in {"az", "tr"} and end.endswith(("və s.", "və b.")):
-            return _starts_with_capital(after)
-        if len(word) == 1 and word.isupper():
-            return False  # an initial: J. R. R. Tolkien, İ. Əliyev
-        if word.lower() in _ABBREVIATIONS.get(base, ()):
+        if gap == 0 and _DOTTED_PART.match(after):
+            return False  # inside U.S., b.e.ə., ق.م.
+        if _is_initial(end):
             return False
+        token = end.rsplit(None, 1)[-1].lstrip(_OPENERS)
+        return rules.may_end(token, following.split(None, 1)[0] if following else "")
     return True
 
 
-def _starts_with_capital(text: str) -> bool:
-    """Whether the first letter of ``text``, after any opening quotes, is a capital."""
-    stripped = text.lstrip().lstrip(_OPENERS + "-–— ")
-    return stripped[:1].isupper()
+def _cased_before(end: str) -> bool:
+    """Whether the last letter of ``end`` has case, so that a lowercase one after it tells."""
+    letter = next((ch for ch in reversed(end) if ch.isalpha()), "")
+    return letter.isupper() or letter.islower()
+
+
+def _is_initial(end: str) -> bool:
+    """Whether ``end`` (text up to a period) ends with an initial: J. R. R. Tolkien, İ. Əliyev."""
+    word = end.rsplit(None, 1)[-1].lstrip(_OPENERS)[:-1]
+    return len(word) == 1 and word.isupper()
 
 
 def sentence_separator(language: str) -> str:

@@ -38,6 +38,7 @@ from worker.pipeline.quality import (
     restore,
     split_long_sentence,
 )
+from worker.pipeline.quotes import Balanced, balance
 
 log = logging.getLogger("dragoman.translation")
 
@@ -78,10 +79,15 @@ class Unit:
 
 @dataclass
 class Piece:
-    """The part of a unit that goes to the engine in one segment (most units: all of it)."""
+    """The part of a unit that goes to the engine in one segment (most units: all of it).
+
+    ``protected`` masks ``quoted.text``: the piece with the partners of its unpaired
+    quotation marks added (worker.quotes), which come off the engine's output again.
+    """
 
     text: str
     protected: Protected
+    quoted: Balanced
     strict: bool = False
     result: str | None = None
     flags: list[str] = field(default_factory=list)
@@ -188,7 +194,7 @@ def translate_article(
             if keys[unit.text] in hits:
                 plan.translated[unit.text] = hits[keys[unit.text]]
                 continue
-            work = UnitWork(unit, [Piece(text, protect(text)) for text in pieces_of[unit.text]])
+            work = UnitWork(unit, [_piece(text) for text in pieces_of[unit.text]])
             plan.work.append(work)
             total += len(work.pieces) - 1
             submissions += [(plan, work, piece) for piece in work.pieces]
@@ -240,6 +246,11 @@ def _split_units(
                 }
             )
     return pieces
+
+
+def _piece(text: str) -> Piece:
+    quoted = balance(text)
+    return Piece(text, protect(quoted.text), quoted)
 
 
 def _token_counter(translator: Translator, source: str) -> Callable[[str], int]:
@@ -309,6 +320,7 @@ def _collect(
 def _check_piece(piece: Piece, output: str, source: str, target: str, settings: Any) -> bool:
     """Post-process an engine output into ``piece``; True if it should be retried."""
     restored, lost = restore(piece.protected, output)
+    restored = piece.quoted.restore(restored)
     repaired, _ = repair_numbers(piece.text, restored, target)
     text = normalize_output(repaired, target, persian_digits=settings.persian_digits)
     retry = settings.quality_checks == "retry"

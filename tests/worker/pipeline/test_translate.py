@@ -15,10 +15,12 @@ from service.db import Database, upgrade_database
 from tests.conftest import make_settings
 from tests.fixtures.engines import Wrapped, register_engine
 from worker.engines.base import Segment, Translator
+from worker.engines.echo import EchoTranslator
 from worker.models.registry import registry
 from worker.pipeline import job as pipeline
 from worker.pipeline.context import WorkerContext
 from worker.pipeline.quality import find_numbers
+from worker.pipeline.quotes import balance
 
 NUMBERS_ARTICLE = (
     "On 27 September 2020 clashes erupted along a 190-kilometre line. Officials said "
@@ -206,3 +208,41 @@ def test_summary_length_as_a_ratio(echo_ctx: WorkerContext) -> None:
     done = store.get_job(echo_ctx.db, job.id)
     assert done.status == JobStatus.SUCCEEDED
     assert len(done.summary["sentences"]) == 3
+
+
+def test_a_quotation_split_into_sentences_keeps_its_marks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each piece of a split quotation reaches the engine closed; no mark is added or lost."""
+    seen: list[str] = []
+
+    class Guillemets(EchoTranslator):
+        def translate_segments(
+            self, segments: list[Segment], tokens: Sequence[Any] | None = None
+        ) -> list[str]:
+            seen.extend(segment.text for segment in segments)
+            return [s.text.replace("“", "«").replace("”", "»") for s in segments]
+
+    register_engine(monkeypatch, "guillemets", lambda name, device: Guillemets(), "echo")
+    ctx = context(tmp_path, cache="off", quality_checks="off")
+    ctx.settings = ctx.settings.model_copy(update={"translation_backend": "guillemets"})
+    text = "“We made progress. There is work ahead. We meet again,” he said. Talks resume."
+    try:
+        job = run(ctx, text, ["fa"], summary=3, fields=["body", "summary"])
+        assert job.status == JobStatus.SUCCEEDED, job.error_message
+        assert {"“We made progress.”", "“We meet again,” he said."} <= set(seen)
+        assert job.translations[0].body == (
+            "«We made progress. There is work ahead. We meet again,» he said. Talks resume."
+        )
+        # The summary's sentences from inside the quotation carry its marks.
+        summary = job.summary["sentences"]
+        assert len(summary) == 3
+        assert all(balance(sentence).text == sentence for sentence in summary)
+        assert set(summary) <= {
+            "“We made progress.”",
+            "“There is work ahead.”",
+            "“We meet again,” he said.",
+            "Talks resume.",
+        }
+    finally:
+        ctx.close()
