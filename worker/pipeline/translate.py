@@ -153,52 +153,17 @@ def translate_article(
             fields (title, summary, body) of one language from its sentence translations.
         deadline: ``time.monotonic()`` value after which the job fails with ``timeout``.
     """
-    settings = ctx.settings
     places = {unit.text: unit.places for unit in units}
     plans = [LanguagePlan(target, places=places) for target in job.target_languages]
     needs_model = any(u.source != p.target for p in plans for u in units)
     translator = load_translator(ctx) if needs_model else None
-    cache = ctx.translation_cache()
-    model_key = settings.translation_model
     pieces_of = _split_units(translator, units, analysis) if translator else {}
     if analysis.get("split_segments"):
         store.record_analysis(ctx.db, job.id, analysis, attempt=job.attempts)
-
-    submissions: list[tuple[LanguagePlan, UnitWork, Piece]] = []
+    submissions: list[Submission] = []
     total = 0
     for plan in plans:
-        pending: list[Unit] = []
-        for unit in units:
-            if unit.source == plan.target:  # already in the target language
-                plan.translated[unit.text] = unit.text
-            else:
-                pending.append(unit)
-        total += len(pending)
-        if not pending:
-            continue
-        assert translator is not None
-        refused = sorted(
-            {u.source for u in pending if not translator.supports(u.source, plan.target)}
-        )
-        if refused:
-            plan.error = UnsupportedLanguage(
-                f"The model {settings.translation_model!r} cannot translate "
-                f"{', '.join(refused)} into {plan.target}."
-            )
-            continue
-        keys = {u.text: cache_key(model_key, u.source, plan.target, u.text) for u in pending}
-        hits = cache.get_many(list(keys.values()))
-        metrics.CACHE_LOOKUPS.labels("hit").inc(len(hits))
-        metrics.CACHE_LOOKUPS.labels("miss").inc(len(keys) - len(hits))
-        for unit in pending:
-            if keys[unit.text] in hits:
-                plan.translated[unit.text] = hits[keys[unit.text]]
-                continue
-            work = UnitWork(unit, [_piece(text) for text in pieces_of[unit.text]])
-            plan.work.append(work)
-            total += len(work.pieces) - 1
-            submissions += [(plan, work, piece) for piece in work.pieces]
-
+        total += _plan_language(ctx, plan, units, translator, pieces_of, submissions)
     store.record_plan(ctx.db, job.id, total=total, attempt=job.attempts)
     done = total - sum(1 for _ in submissions)
     scheduler = ctx.scheduler(translator) if submissions and translator else None
@@ -218,6 +183,50 @@ def translate_article(
     failures = [p.error for p in plans if p.error is not None]
     if failures:
         raise failures[0] if len(failures) == len(plans) else PartialFailure(failures)
+
+
+Submission = tuple["LanguagePlan", "UnitWork", "Piece"]
+
+
+def _plan_language(
+    ctx: WorkerContext,
+    plan: LanguagePlan,
+    units: list[Unit],
+    translator: Translator | None,
+    pieces_of: dict[str, list[str]],
+    submissions: list[Submission],
+) -> int:
+    """Fill ``plan`` from the source and the cache, queue the rest; the work it counts."""
+    pending: list[Unit] = []
+    for unit in units:
+        if unit.source == plan.target:  # already in the target language
+            plan.translated[unit.text] = unit.text
+        else:
+            pending.append(unit)
+    if not pending:
+        return 0
+    assert translator is not None
+    model = ctx.settings.translation_model
+    refused = sorted({u.source for u in pending if not translator.supports(u.source, plan.target)})
+    if refused:
+        plan.error = UnsupportedLanguage(
+            f"The model {model!r} cannot translate {', '.join(refused)} into {plan.target}."
+        )
+        return len(pending)
+    keys = {u.text: cache_key(model, u.source, plan.target, u.text) for u in pending}
+    hits = ctx.translation_cache().get_many(list(keys.values()))
+    metrics.CACHE_LOOKUPS.labels("hit").inc(len(hits))
+    metrics.CACHE_LOOKUPS.labels("miss").inc(len(keys) - len(hits))
+    total = len(pending)
+    for unit in pending:
+        if keys[unit.text] in hits:
+            plan.translated[unit.text] = hits[keys[unit.text]]
+            continue
+        work = UnitWork(unit, [_piece(text) for text in pieces_of[unit.text]])
+        plan.work.append(work)
+        total += len(work.pieces) - 1
+        submissions += [(plan, work, piece) for piece in work.pieces]
+    return total
 
 
 def _split_units(
