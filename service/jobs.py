@@ -183,6 +183,11 @@ def _replay(
     return Submission(job=store.get_job(db, job_id, tenant=principal.tenant), replayed=True)
 
 
+def check_job(db: Database, settings: Settings, principal: Principal, request: JobCreate) -> None:
+    """Refuse a request ``submit_job`` would refuse for what it asks (not for limits)."""
+    _validated(db, settings, principal, request)
+
+
 def _validated(
     db: Database, settings: Settings, principal: Principal, request: JobCreate
 ) -> store.NewJob:

@@ -237,13 +237,12 @@ class Feed(Base):
     # target_languages, summary, translate, output, callback_url.
     options: Mapped[dict[str, Any]] = mapped_column(JSON)
     interval_minutes: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|failing|paused
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # polls failed in a row
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
-    items_seen: Mapped[int] = mapped_column(Integer, default=0)
     last_polled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     next_poll_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # A poll holds the feed until then, so only one poll of a feed runs at a time.

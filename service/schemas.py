@@ -288,3 +288,66 @@ class LanguagesOut(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorInfo
+
+
+class FeedCreate(JobOptions):
+    """A feed to follow: every new item becomes a job with these options."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://newsroom.example/rss/politics.xml",
+                    "target_languages": ["az", "fa", "hy"],
+                    "summary": {"sentences": 3},
+                    "translate": ["title", "summary"],
+                    "interval_minutes": 15,
+                }
+            ]
+        },
+    )
+
+    url: str = Field(max_length=2048, description="An RSS (0.9x, 1.0, 2.0) or Atom feed.")
+    interval_minutes: int = Field(
+        default=15, ge=1, le=7 * 24 * 60, description="Minutes between polls."
+    )
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _valid_url_text(cls, value: object) -> object:
+        if isinstance(value, str) and _has_surrogate(value):
+            raise ValueError("text must be valid Unicode (no unpaired surrogates)")
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class FeedItemOut(BaseModel):
+    guid: str | None
+    link: str | None
+    title: str | None
+    job_id: str | None = Field(description="The job the item became (null if it could not).")
+    error: ErrorInfo | None
+    created_at: dt.datetime
+
+
+class FeedOut(BaseModel):
+    id: str
+    url: str
+    status: Literal["active", "failing", "paused"] = Field(
+        description="failing: the last poll failed and polls back off; paused: the API key "
+        "that created the feed is revoked."
+    )
+    error: ErrorInfo | None
+    interval_minutes: int
+    options: JobOptions = Field(description="What each item's job is made with.")
+    last_polled_at: dt.datetime | None
+    next_poll_at: dt.datetime
+    items_seen: int
+    items: list[FeedItemOut] = Field(description="The latest items and the jobs they became.")
+    created_at: dt.datetime
+
+
+class FeedList(BaseModel):
+    items: list[FeedOut]

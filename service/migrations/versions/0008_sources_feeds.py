@@ -48,7 +48,6 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("etag", sa.Text()),
         sa.Column("last_modified", sa.Text()),
-        sa.Column("items_seen", sa.Integer(), nullable=False),
         sa.Column("last_polled_at", UTCDateTime()),
         sa.Column("next_poll_at", UTCDateTime(), nullable=False),
         sa.Column("lease_until", UTCDateTime()),
