@@ -351,6 +351,14 @@ class Fetcher:
                         egress.refusal("The URL" if not visited else "A redirect", exc.address),
                         url=current,
                     ) from exc
+                except httpx.InvalidURL as exc:
+                    raise FetchRefused(f"Not a valid URL: {exc}", url=current) from exc
+                except httpx.RemoteProtocolError as exc:
+                    if "location" not in str(exc).lower():
+                        raise FetchUnavailable(
+                            f"Could not fetch the page: {_describe(exc)}", url=current
+                        ) from exc
+                    raise FetchFailed(f"A redirect to an invalid URL: {exc}", url=current) from exc
                 except httpx.TimeoutException as exc:
                     raise FetchTimeout(
                         f"Fetching took longer than {self.limits.timeout:g} s "

@@ -112,6 +112,8 @@ def test_too_many_redirects(site: LocalSite) -> None:
         "http:///no-host",
         "http://user:secret@example.org/",
         "http://example.org:99999/",
+        "http://[::1/",
+        "http://example.org:80:80/",
         "javascript:alert(1)",
     ],
 )
@@ -137,12 +139,15 @@ def test_a_redirect_to_loopback_is_refused() -> None:
         outer.route("/to-ip", redirect(inner.url("/secret")))
         outer.route("/to-name", redirect(inner.url("/secret", host="localhost")))
         outer.route("/to-file", redirect("file:///etc/passwd"))
+        outer.route("/to-garbage", redirect("http://[::1/x"))
         assert fetcher(policy).fetch(outer.url("/article")).status_code == 200
         for path in ("/to-ip", "/to-name"):
             with pytest.raises(FetchRefused, match="internal address"):
                 fetcher(policy).fetch(outer.url(path))
         with pytest.raises(FetchRefused, match="http"):
             fetcher(policy).fetch(outer.url("/to-file"))
+        with pytest.raises(FetchFailed, match="invalid URL"):
+            fetcher(policy).fetch(outer.url("/to-garbage"))
         assert inner.requests == []
 
 
