@@ -4,49 +4,38 @@ One :meth:`Fetcher.fetch` is one document:
 
 - http and https only, no credentials in the URL; every redirect is followed by
   hand and checked again, up to ``fetch_max_redirects``.
-- The address actually connected to is checked (``service.egress``): the
-  transport resolves the host itself and connects to an address it has just
-  vetted, so a DNS answer cannot change between the check and the connection
-  (rebinding); TLS still verifies, and SNI and ``Host`` still name, the host of
-  the URL. Environment proxies are ignored, since through one the connection
-  would go to the proxy. The webhook sender uses the same transport.
+- The address actually connected to is checked (``service.egress``), through
+  ``worker.transport``: the host is resolved and vetted at connect time, so a
+  DNS answer cannot change between the check and the connection.
 - One deadline for the whole fetch (``fetch_timeout``): every connect, read and
   write waits at most until it, so a page that trickles in byte by byte ends too.
-- At most ``fetch_max_bytes``, counted after decompression and decoded in
-  bounded steps, so neither a long page nor a compression bomb fills memory.
-  gzip, deflate and br are accepted.
+- At most ``fetch_max_bytes``, counted after decompression, which runs in
+  bounded steps (``worker.bodies``): neither a long page nor a compression bomb
+  fills memory. gzip, deflate and br are accepted.
 - Only the content types the caller accepts (HTML, XHTML and plain text for an
   article; RSS, Atom and XML for a feed); a PDF or an image is refused.
 - Conditional requests (``If-None-Match``, ``If-Modified-Since``) for feeds.
-- Text is decoded with the charset of the Content-Type header, else a byte order
-  mark, else the document's own ``<meta charset>`` or XML declaration, else the
-  one charset-normalizer finds; ISO-8859-1 and ASCII mean windows-1252, as browsers read them.
+- Text is decoded with the charset of the header, a BOM, the document's own
+  declaration, or the one charset-normalizer finds (``worker.bodies``).
 
 Every way a fetch ends badly is a ``service.errors.FetchError`` with a stable code.
 """
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
-import ipaddress
 import logging
-import re
 import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urljoin
 
-import brotli
-import charset_normalizer
-import httpcore
 import httpx
 
 from service import egress
-from service.egress import Address, AddressPolicy
+from service.egress import AddressPolicy
 from service.errors import (
     FetchFailed,
     FetchRefused,
@@ -57,6 +46,8 @@ from service.errors import (
     FetchUnsupportedType,
 )
 from service.settings import Settings
+from worker.bodies import STEP, Decoded, decode_body, decoder_chain, sniff_type
+from worker.transport import AddressRefused, GuardedTransport, Resolver
 
 log = logging.getLogger("dragoman.fetch")
 
@@ -77,158 +68,6 @@ FEED_TYPES = frozenset(
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Statuses after which the same request may work later.
 RETRYABLE = frozenset({408, 425, 429})
-# Decoded output is produced in steps of this size at most.
-STEP = 64 * 1024
-# How much of a document's start is searched for <meta charset> / <?xml encoding?>.
-PRESCAN_BYTES = 4096
-
-Resolver = Callable[[str, int], list[Address]]
-
-
-class AddressRefused(Exception):
-    """The host resolved to an address the policy refuses; nothing was sent."""
-
-    def __init__(self, host: str, address: Address) -> None:
-        super().__init__(f"{host} resolves to {address}, an internal address")
-        self.host = host
-        self.address = address
-
-
-# -- the transport: connect only to vetted addresses, within a deadline --------------
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every operation ends by the fetch's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkStream, deadline: float | None) -> None:
-        self._inner = inner
-        self._deadline = deadline
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout, self._deadline, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(timeout, self._deadline, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        # server_hostname is the URL's host (httpcore passes the origin's), not the
-        # address connected to: certificate checks and SNI stay right.
-        inner = self._inner.start_tls(
-            ssl_context, server_hostname, _clamp(timeout, self._deadline, httpcore.ConnectTimeout)
-        )
-        return _DeadlineStream(inner, self._deadline)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-def _clamp(timeout: float | None, deadline: float | None, error: type[Exception]) -> float | None:
-    """``timeout``, shortened to end by ``deadline``; ``error`` once the deadline has passed."""
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise error("the fetch's time limit has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class GuardedBackend(httpcore.NetworkBackend):
-    """Resolves each host itself and connects only to addresses the policy allows.
-
-    A host with any refused address is refused as a whole (no half-internal names).
-    After connecting, the peer address is checked once more.
-    """
-
-    def __init__(
-        self,
-        policy: AddressPolicy,
-        *,
-        deadline: float | None = None,
-        resolver: Resolver = egress.resolve,
-    ) -> None:
-        self.policy = policy
-        self.deadline = deadline
-        self.resolver = resolver
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        try:
-            addresses = self.resolver(host, port)
-        except (OSError, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"{host} does not resolve: {exc}") from exc
-        for address in addresses:
-            if not self.policy.allows(address):
-                raise AddressRefused(host, address)
-        failure: Exception = httpcore.ConnectError(f"{host} has no address")
-        for address in addresses:
-            try:
-                stream = self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=_clamp(timeout, self.deadline, httpcore.ConnectTimeout),
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-                continue
-            peer = ipaddress.ip_address(str(stream.get_extra_info("server_addr")[0]).split("%")[0])
-            if not self.policy.allows(peer):
-                stream.close()
-                raise AddressRefused(host, peer)
-            return _DeadlineStream(stream, self.deadline)
-        raise failure
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are never a fetch target")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class GuardedTransport(httpx.HTTPTransport):
-    """httpx's HTTP transport over :class:`GuardedBackend`, without environment proxies."""
-
-    def __init__(
-        self,
-        policy: AddressPolicy,
-        *,
-        deadline: float | None = None,
-        resolver: Resolver = egress.resolve,
-        verify: Any = True,
-    ) -> None:
-        super().__init__(verify=verify, trust_env=False)
-        # httpx builds its connection pool without a way to pass a network backend;
-        # the pool is rebuilt with the same TLS context and the guarded backend.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=self._pool._ssl_context,
-            max_connections=4,
-            max_keepalive_connections=2,
-            network_backend=GuardedBackend(policy, deadline=deadline, resolver=resolver),
-        )
-
-
-# -- the fetcher ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -246,13 +85,6 @@ class FetchLimits:
             max_redirects=settings.fetch_max_redirects,
             user_agent=settings.fetch_user_agent,
         )
-
-
-@dataclass(frozen=True)
-class Decoded:
-    text: str
-    charset: str
-    found_in: Literal["header", "bom", "document", "detected", "default"]
 
 
 @dataclass(frozen=True)
@@ -424,7 +256,7 @@ class Fetcher:
             for e in response.headers.get("Content-Encoding", "").split(",")
             if e.strip() and e.strip().lower() != "identity"
         ]
-        decoder = _decoder_chain(encodings, current)
+        decoder = decoder_chain(encodings, current)
         size = 0
         parts: list[bytes] = []
         for raw in response.iter_raw(STEP):
@@ -494,201 +326,6 @@ def _content_type(header: str | None) -> tuple[str, str | None]:
     return media_type.lower(), str(charset).strip().strip("'\"") if charset else None
 
 
-_HTML_START = re.compile(
-    rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|p|div)\b", re.I | re.S
-)
-_XML_START = re.compile(rb"^\s*<\?xml\b")
-
-
-def sniff_type(body: bytes) -> str:
-    """A media type for a document served without one: HTML, XML, or not text."""
-    head = body[:PRESCAN_BYTES].lstrip(codecs.BOM_UTF8)
-    if _HTML_START.match(head):
-        return "text/html"
-    if _XML_START.match(head):
-        return "text/xml"
-    if head.startswith(b"%PDF"):
-        return "application/pdf"
-    return "application/octet-stream"
-
-
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-# -- decompression in bounded steps -------------------------------------------
-
-
-Decoder = Callable[[bytes | None], Iterator[bytes]]
-
-
-def _decoder_chain(encodings: list[str], url: str) -> Decoder:
-    """A decoder undoing ``encodings`` (applied in order, so undone in reverse)."""
-    decoders = [_decoder(name, url) for name in reversed(encodings)]
-
-    def chain(data: bytes | None) -> Iterator[bytes]:
-        pieces: Iterable[bytes | None] = [data]
-        for decoder in decoders:
-            pieces = _through(decoder, pieces)
-        for piece in pieces:
-            if piece:
-                yield piece
-
-    return chain
-
-
-def _through(decoder: Decoder, pieces: Iterable[bytes | None]) -> Iterator[bytes | None]:
-    for piece in pieces:
-        yield from decoder(piece)
-        if piece is None:
-            yield None
-
-
-def _decoder(name: str, url: str) -> Decoder:
-    if name in ("gzip", "x-gzip"):
-        return _zlib_decoder(zlib.MAX_WBITS | 16, url)
-    if name == "deflate":
-        return _deflate_decoder(url)
-    if name == "br":
-        return _brotli_decoder(url)
-    raise FetchFailed(f"The site used an unknown content encoding {name!r}.", url=url)
-
-
-def _zlib_decoder(wbits: int, url: str) -> Decoder:
-    state = {"obj": zlib.decompressobj(wbits)}
-
-    def decode(data: bytes | None) -> Iterator[bytes]:
-        obj = state["obj"]
-        try:
-            if data is None:
-                yield obj.flush()
-                return
-            while data:
-                yield obj.decompress(data, STEP)
-                data = obj.unconsumed_tail
-                if obj.eof and obj.unused_data:  # another gzip member follows
-                    data = obj.unused_data
-                    obj = state["obj"] = zlib.decompressobj(wbits)
-        except zlib.error as exc:
-            raise FetchFailed(f"The site sent a corrupt compressed body: {exc}", url=url) from exc
-
-    return decode
-
-
-def _deflate_decoder(url: str) -> Decoder:
-    # "deflate" is zlib-wrapped by the standard and raw deflate on some servers.
-    first: dict[str, Decoder] = {}
-
-    def decode(data: bytes | None) -> Iterator[bytes]:
-        if "d" not in first:
-            if data is None:
-                return
-            first["d"] = _zlib_decoder(zlib.MAX_WBITS if _is_zlib(data) else -zlib.MAX_WBITS, url)
-        yield from first["d"](data)
-
-    return decode
-
-
-def _is_zlib(data: bytes) -> bool:
-    return len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
-
-
-def _brotli_decoder(url: str) -> Decoder:
-    decompressor = brotli.Decompressor()
-
-    def decode(data: bytes | None) -> Iterator[bytes]:
-        try:
-            if data is None:
-                while not decompressor.can_accept_more_data():
-                    yield decompressor.process(b"", output_buffer_limit=STEP)
-                return
-            yield decompressor.process(data, output_buffer_limit=STEP)
-            while not decompressor.can_accept_more_data():
-                yield decompressor.process(b"", output_buffer_limit=STEP)
-        except brotli.error as exc:
-            raise FetchFailed(f"The site sent a corrupt compressed body: {exc}", url=url) from exc
-
-    return decode
-
-
-# -- charsets ------------------------------------------------------------------
-
-
-_META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I | re.S)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-# Labels browsers decode as another charset (the WHATWG Encoding standard).
-_ALIASES = {
-    "iso-8859-1": "windows-1252",
-    "latin1": "windows-1252",
-    "latin-1": "windows-1252",
-    "ascii": "windows-1252",
-    "us-ascii": "windows-1252",
-    "iso-8859-9": "windows-1254",
-    "tis-620": "windows-874",
-    "x-sjis": "shift_jis",
-    "utf8": "utf-8",
-}
-
-
-def decode_body(body: bytes, declared: str | None, media_type: str = "text/html") -> Decoded:
-    """Decode a document: header charset, BOM, in-document declaration, detection, UTF-8."""
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            return Decoded(body[len(bom) :].decode(name, "replace"), name, "bom")
-    header = _charset(declared)
-    if header is not None:
-        text = _strict(body, header)
-        if text is not None:
-            return Decoded(text, header, "header")
-    in_document = _declared_in_document(body[:PRESCAN_BYTES], media_type)
-    if in_document is not None:
-        text = _strict(body, in_document)
-        if text is not None:
-            return Decoded(text, in_document, "document")
-    text = _strict(body, "utf-8")
-    if text is not None:  # legacy charsets rarely decode as UTF-8; ASCII is both
-        return Decoded(text, "utf-8", "detected" if not body.isascii() else "default")
-    best = charset_normalizer.from_bytes(body).best()
-    if best is not None and best.encoding:
-        name = _charset(best.encoding) or "utf-8"
-        text = _strict(body, name)
-        if text is not None:
-            return Decoded(text, name, "detected")
-    return Decoded(body.decode("utf-8", "replace"), "utf-8", "default")
-
-
-def _charset(label: str | None) -> str | None:
-    """A Python codec name for a charset label, or None when unknown."""
-    if not label:
-        return None
-    name = label.strip().lower()
-    try:
-        return codecs.lookup(_ALIASES.get(name, name)).name
-    except LookupError:
-        return None
-
-
-def _declared_in_document(head: bytes, media_type: str) -> str | None:
-    match = _XML_ENCODING.match(head)
-    if match is None and "html" in media_type:
-        match = _META_CHARSET.search(head)
-    if match is None:
-        return None
-    name = _charset(match.group(1).decode("ascii", "replace"))
-    # A document in UTF-16 cannot declare it in ASCII-compatible bytes: the label lies.
-    if name is not None and name.startswith("utf-16"):
-        return "utf-8"
-    return name
-
-
-def _strict(body: bytes, charset: str) -> str | None:
-    try:
-        return body.decode(charset)
-    except (UnicodeDecodeError, LookupError):
-        return None

@@ -28,8 +28,8 @@ from service.models import Job, WebhookDelivery, utcnow
 from service.settings import Settings
 from service.tenants import webhook_secret
 from service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_callback_url, sign_payload
-from worker.fetch import AddressRefused, GuardedTransport
 from worker.runtime import dispatch
+from worker.transport import AddressRefused, GuardedTransport
 
 log = logging.getLogger("dragoman.webhooks")
 

@@ -33,7 +33,8 @@ from service.errors import (
     TransientError,
 )
 from tests.fixtures.site import LocalSite, Reply, Request, page, redirect, repeat
-from worker.fetch import ARTICLE_TYPES, FEED_TYPES, Fetcher, FetchLimits, decode_body
+from worker.bodies import decode_body
+from worker.fetch import ARTICLE_TYPES, FEED_TYPES, Fetcher, FetchLimits
 
 OPEN = AddressPolicy(allow_private=True)
 CLOSED = AddressPolicy()
