@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape
 from typing import Literal
 
 import lxml.html
@@ -33,7 +34,7 @@ from lxml import etree
 
 from service.errors import NotAnArticle
 from worker.fetch import Fetched
-from worker.formats.html import sanitize_html
+from worker.formats.sanitize import sanitize_html
 from worker.text import normalize_text, split_paragraphs
 
 BlockKind = Literal["heading", "paragraph", "list_item", "quote"]
@@ -80,7 +81,7 @@ def article_from_text(text: str, *, min_chars: int = MIN_ARTICLE_CHARS) -> Artic
     """A plain-text page: its paragraphs are the blocks."""
     blocks = tuple(Block("paragraph", p) for p in split_paragraphs(normalize_text(text)))
     _require_prose(blocks, min_chars)
-    html = "".join(f"<p>{_escape(block.text)}</p>" for block in blocks)
+    html = "".join(f"<p>{escape(block.text, quote=False)}</p>" for block in blocks)
     return Article(None, None, None, None, None, blocks, html)
 
 
@@ -304,7 +305,3 @@ def _convert(element: etree._Element) -> lxml.html.HtmlElement:
         converted.append(_convert(child))
     converted.tail = element.tail
     return converted
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
