@@ -77,6 +77,33 @@ def authenticate(db: Database, settings: Settings, key: str | None) -> Principal
     )
 
 
+def principal_for(db: Database, settings: Settings, tenant: str, key_id: str | None) -> Principal:
+    """The caller a stored key id stands for, for work done later on its behalf (a feed's jobs).
+
+    Raises:
+        Unauthorized: the key has been revoked or deleted since.
+    """
+    if key_id is None:
+        return Principal(
+            tenant=tenant,
+            key_id=None,
+            requests_per_minute=settings.rate_limit_per_minute,
+            chars_per_day=settings.chars_per_day,
+        )
+    found = tenants.find_active_key_by_id(db, key_id)
+    if found is None or found[0].tenant != tenant:
+        raise Unauthorized("The API key this was created with has been revoked.")
+    record, owner = found
+    return Principal(
+        tenant=record.tenant,
+        key_id=record.id,
+        requests_per_minute=record.requests_per_minute
+        or owner.requests_per_minute
+        or settings.rate_limit_per_minute,
+        chars_per_day=record.chars_per_day or owner.chars_per_day or settings.chars_per_day,
+    )
+
+
 def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True

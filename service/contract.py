@@ -1,7 +1,7 @@
 """The contract between the API and the workers: task and queue names.
 
 The API sends tasks by name and never imports ``worker``; a task message carries
-only the job id, and the worker re-reads the job from the database.
+only the job id (or feed id), and the worker re-reads the row from the database.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from typing import Literal
 class TaskName(StrEnum):
     PROCESS_JOB = "dragoman.process_job"
     DELIVER_WEBHOOK = "dragoman.deliver_webhook"
+    # Sent by Celery beat every DRAGOMAN_FEED_POLL_SECONDS: queue a poll of each due feed.
+    POLL_FEEDS = "dragoman.poll_feeds"
+    POLL_FEED = "dragoman.poll_feed"
 
 
 class QueueName(StrEnum):

@@ -16,14 +16,25 @@ are stored on the job as ``{"code", "message"}``; the same codes appear there.
     │   ├── auth.Unauthorized         (401 unauthorized)
     │   ├── limits.PayloadTooLarge    (413 payload_too_large)
     │   ├── jobs.IdempotencyConflict  (409 idempotency_conflict)
-    │   └── pipeline's PartialFailure (partial_failure: some target languages failed)
+    │   ├── pipeline's PartialFailure (partial_failure: some target languages failed)
+    │   ├── FetchRefused *            (422 fetch_refused: not http(s), credentials, an
+    │   │                              internal address, at submission or any redirect)
+    │   ├── FetchFailed *             (502 fetch_failed: the site answered 4xx, or garbage)
+    │   ├── FetchTooLarge *           (413 fetch_too_large)
+    │   ├── FetchUnsupportedType *    (415 fetch_unsupported_type: a PDF, an image, ...)
+    │   ├── FetchTooManyRedirects *   (502 fetch_too_many_redirects)
+    │   ├── NotAnArticle              (422 not_an_article: nothing worth translating)
+    │   └── NotAFeed                  (422 not_a_feed: not RSS or Atom)
     └── TransientError                a retry may help; tasks retry with backoff
         ├── BrokerUnavailable         (503 broker_unavailable)
         ├── DatabaseUnavailable       (503 database_unavailable)
         ├── limits.RateLimited        (429 rate_limited)
         ├── limits.QuotaExceeded      (429 quota_exceeded)
-        └── limits.QueueFull          (503 queue_full)
+        ├── limits.QueueFull          (503 queue_full)
+        ├── FetchUnavailable *        (502 fetch_unavailable: no connection, 5xx, 429)
+        └── FetchTimeout *            (504 fetch_timeout: past the total time limit)
 
+``*``: also a ``FetchError``, so a caller can catch every way a fetch ends badly.
 Transient errors answer with ``Retry-After``.
 """
 
@@ -103,3 +114,47 @@ class BrokerUnavailable(TransientError, code="broker_unavailable"):
 
 class DatabaseUnavailable(TransientError, code="database_unavailable"):
     """The store cannot be reached."""
+
+
+class FetchError(DragomanError, code="fetch_failed"):
+    """Fetching a page or a feed did not give a document (see the subclasses)."""
+
+
+class FetchRefused(FetchError, PermanentError, code="fetch_refused", status_code=422):
+    """The URL is not one the service may fetch (scheme, credentials, internal address)."""
+
+
+class FetchFailed(FetchError, PermanentError, code="fetch_failed", status_code=502):
+    """The site answered, but not with a document (4xx, a malformed answer)."""
+
+
+class FetchTooLarge(FetchError, PermanentError, code="fetch_too_large", status_code=413):
+    """The page is over DRAGOMAN_FETCH_MAX_BYTES (decompressed)."""
+
+
+class FetchUnsupportedType(
+    FetchError, PermanentError, code="fetch_unsupported_type", status_code=415
+):
+    """Not HTML, XHTML or plain text (a PDF, an image)."""
+
+
+class FetchTooManyRedirects(
+    FetchError, PermanentError, code="fetch_too_many_redirects", status_code=502
+):
+    """More redirects than DRAGOMAN_FETCH_MAX_REDIRECTS."""
+
+
+class FetchUnavailable(FetchError, TransientError, code="fetch_unavailable", status_code=502):
+    """The site could not be reached, or answered 5xx / 429: later may work."""
+
+
+class FetchTimeout(FetchError, TransientError, code="fetch_timeout", status_code=504):
+    """The page did not arrive within DRAGOMAN_FETCH_TIMEOUT."""
+
+
+class NotAnArticle(PermanentError, code="not_an_article", status_code=422):
+    """The page has no article text worth translating (a front page, a login form)."""
+
+
+class NotAFeed(PermanentError, code="not_a_feed", status_code=422):
+    """The document at a feed's URL is not an RSS or Atom feed."""

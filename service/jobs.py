@@ -11,6 +11,7 @@ from service import store
 from service.auth import Principal
 from service.contract import JobStatus, WebhookStatus
 from service.db import Database
+from service.egress import AddressPolicy, check_fetch_url
 from service.errors import (
     BrokerUnavailable,
     Conflict,
@@ -18,6 +19,7 @@ from service.errors import (
     TextTooLong,
     UnsupportedLanguage,
 )
+from service.htmltext import visible_text_length
 from service.languages import AUTO, language_name, normalize_code, text_direction
 from service.limits import QUEUE_FULL_RETRY_AFTER, Limiter, QueueFull
 from service.models import Job, WebhookDelivery, WorkerRecord
@@ -30,6 +32,7 @@ from service.schemas import (
     LanguageOut,
     Progress,
     SegmentFlag,
+    SourceOut,
     SummaryOut,
     TranslationOut,
     WebhookDeliveryOut,
@@ -128,7 +131,7 @@ def submit_job(
             "try again later.",
             retry_after=QUEUE_FULL_RETRY_AFTER,
         )
-    charge = limiter.charge_chars(principal, len(request.text) + len(request.title or ""))
+    charge = limiter.charge_chars(principal, chargeable_chars(request))
     try:
         job = store.create_job(db, new, idempotency=idempotency)
     except store.IdempotencyKeyTaken as taken:
@@ -142,6 +145,21 @@ def submit_job(
         limiter.refund(charge)
         raise
     return Submission(job=job, replayed=False)
+
+
+def chargeable_chars(request: JobCreate) -> int:
+    """Characters counted against the daily quota when the job is submitted.
+
+    The text of HTML (not its markup); a URL's article is not known yet, so only its
+    title counts now: the worker charges the text it fetches (``key_id`` on the job).
+    """
+    title = len(request.title or "")
+    if request.text is not None:
+        size = visible_text_length(request.text) if request.format == "html" else len(request.text)
+        return title + size
+    if request.html is not None:
+        return title + visible_text_length(request.html)
+    return title
 
 
 def request_hash(request: JobCreate) -> str:
@@ -163,17 +181,16 @@ def _replay(
     return Submission(job=store.get_job(db, job_id, tenant=principal.tenant), replayed=True)
 
 
+def check_job(db: Database, settings: Settings, principal: Principal, request: JobCreate) -> None:
+    """Refuse a request ``submit_job`` would refuse for what it asks (not for limits)."""
+    _validated(db, settings, principal, request)
+
+
 def _validated(
     db: Database, settings: Settings, principal: Principal, request: JobCreate
 ) -> store.NewJob:
     """The job to store, or the reason the request is refused."""
-    size = len(request.text) + len(request.title or "")
-    if size > settings.max_text_chars:
-        raise TextTooLong(
-            f"The article has {size} characters; this service accepts at most "
-            f"{settings.max_text_chars} (DRAGOMAN_MAX_TEXT_CHARS).",
-            limit=settings.max_text_chars,
-        )
+    _check_source(request, settings)
     targets = _normalize_targets(request.target_languages, settings)
     source = AUTO if request.source_language.strip().lower() == AUTO else None
     if source is None:
@@ -203,7 +220,7 @@ def _validated(
         check_callback_url(request.callback_url, allow_private=settings.allow_private_callbacks)
     return store.NewJob(
         title=request.title,
-        text=request.text,
+        text=request.text if request.format == "text" and request.text is not None else "",
         source_language=source,
         target_languages=targets,
         summary_sentences=request.summary.sentences if request.summary else None,
@@ -211,7 +228,50 @@ def _validated(
         translate_fields=fields,
         tenant=principal.tenant,
         callback_url=request.callback_url,
+        source_kind=request.source_kind,
+        source_url=request.url,
+        html=request.html if request.html is not None else _html_text(request),
+        output_format=request.output_format,
+        key_id=principal.key_id,
     )
+
+
+def _html_text(request: JobCreate) -> str | None:
+    return request.text if request.format == "html" else None
+
+
+def fetch_policy(settings: Settings) -> AddressPolicy:
+    """Where articles and feeds may be fetched from."""
+    return AddressPolicy.of(settings.allow_private_fetch, settings.fetch_allowed_networks)
+
+
+def _check_source(request: JobCreate, settings: Settings) -> None:
+    """Refuse an article over the size limits, or a URL the worker must not fetch.
+
+    Raises:
+        TextTooLong: text over DRAGOMAN_MAX_TEXT_CHARS, HTML over DRAGOMAN_MAX_HTML_CHARS.
+        FetchRefused: the URL is not http(s), has credentials, or is internal.
+    """
+    if request.url is not None:
+        check_fetch_url(request.url, fetch_policy(settings))
+        return
+    markup = request.html if request.html is not None else _html_text(request)
+    if markup is not None:
+        if len(markup) > settings.max_html_chars:
+            raise TextTooLong(
+                f"The HTML has {len(markup)} characters; this service accepts at most "
+                f"{settings.max_html_chars} (DRAGOMAN_MAX_HTML_CHARS).",
+                limit=settings.max_html_chars,
+            )
+        size = visible_text_length(markup) + len(request.title or "")
+    else:
+        size = len(request.text or "") + len(request.title or "")
+    if size > settings.max_text_chars:
+        raise TextTooLong(
+            f"The article has {size} characters; this service accepts at most "
+            f"{settings.max_text_chars} (DRAGOMAN_MAX_TEXT_CHARS).",
+            limit=settings.max_text_chars,
+        )
 
 
 def _normalize_one(code: str, field: str) -> str:
@@ -265,6 +325,16 @@ def job_out(job: Job, deliveries: Sequence[WebhookDelivery] = ()) -> JobOut:
         id=job.id,
         status=JobStatus(job.status),
         title=job.title,
+        source=SourceOut(
+            kind=job.source_kind,  # type: ignore[arg-type]
+            url=job.source_url,
+            fetched_at=job.fetched_at,
+            final_url=job.final_url,
+        ),
+        output=job.output_format,  # type: ignore[arg-type]
+        author=job.author,
+        published=job.published,
+        site=job.site,
         source_language=job.source_language,
         detected_language=job.detected_language,
         detected_confidence=job.detected_confidence,

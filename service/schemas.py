@@ -34,8 +34,46 @@ class SummaryOptions(BaseModel):
         return self
 
 
-class JobCreate(BaseModel):
-    """An article to summarise and translate."""
+class JobOptions(BaseModel):
+    """What to make of an article: languages, summary, fields, output form, webhook."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_language: str = Field(default="auto", max_length=35)
+    target_languages: list[str] = Field(min_length=1, max_length=64)
+    summary: SummaryOptions | None = Field(default_factory=SummaryOptions)
+    translate: list[TranslatableField] = Field(default=["title", "summary"], max_length=3)
+    output: Literal["text", "html"] | None = Field(
+        default=None,
+        description="html: the translated body keeps the article's markup (links, emphasis, "
+        "headings, lists); default html for HTML input (format=html), else text.",
+    )
+    callback_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="POSTed the finished job, signed with the tenant's webhook secret.",
+    )
+
+    @field_validator("source_language", "callback_url", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        # JSON may escape a lone surrogate ("\ud800"), which no database can store.
+        if isinstance(value, str) and _has_surrogate(value):
+            raise ValueError("text must be valid Unicode (no unpaired surrogates)")
+        return value
+
+    @field_validator("target_languages")
+    @classmethod
+    def _codes_are_strings(cls, value: list[str]) -> list[str]:
+        if any(len(code) > 35 for code in value):
+            raise ValueError("language codes are at most 35 characters")
+        if any(_has_surrogate(code) for code in value):
+            raise ValueError("language codes must be valid Unicode")
+        return value
+
+
+class JobCreate(JobOptions):
+    """An article to summarise and translate: its ``text``, its ``html``, or its ``url``."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -49,36 +87,51 @@ class JobCreate(BaseModel):
                     "summary": {"sentences": 3},
                     "translate": ["title", "summary"],
                     "callback_url": "https://newsroom.example/hooks/dragoman",
-                }
+                },
+                {
+                    "url": "https://newsroom.example/2025/11/04/geneva-talks",
+                    "target_languages": ["fa"],
+                    "translate": ["title", "body"],
+                    "output": "html",
+                },
             ]
         },
     )
 
     title: str | None = Field(default=None, max_length=2000)
-    text: str = Field(description="The article body; paragraphs separated by blank lines.")
-    source_language: str = Field(default="auto", max_length=35)
-    target_languages: list[str] = Field(min_length=1, max_length=64)
-    summary: SummaryOptions | None = Field(default_factory=SummaryOptions)
-    translate: list[TranslatableField] = Field(default=["title", "summary"], max_length=3)
-    callback_url: str | None = Field(
+    text: str | None = Field(
+        default=None,
+        description="The article body; paragraphs separated by blank lines (HTML with "
+        "format=html).",
+    )
+    html: str | None = Field(
+        default=None,
+        description="The article as HTML, a whole page (its article is extracted) or a "
+        "fragment; with output=html its markup is kept.",
+    )
+    url: str | None = Field(
         default=None,
         max_length=2048,
-        description="POSTed the finished job, signed with the tenant's webhook secret.",
+        description="A page to fetch (by a worker) and extract the article from.",
+    )
+    format: Literal["text", "html"] = Field(
+        default="text",
+        description="How `text` is written: html means it is HTML (as LibreTranslate's "
+        "format=html) and the output keeps its markup.",
     )
 
-    @field_validator("title", "text", "source_language", "callback_url", mode="before")
+    @field_validator("title", "text", "html", "url", mode="before")
     @classmethod
-    def _valid_unicode(cls, value: object) -> object:
-        # JSON may escape a lone surrogate ("\ud800"), which no database can store.
+    def _valid_unicode_input(cls, value: object) -> object:
         if isinstance(value, str) and _has_surrogate(value):
             raise ValueError("text must be valid Unicode (no unpaired surrogates)")
         return value
 
-    @field_validator("text")
+    @field_validator("text", "html", "url")
     @classmethod
-    def _text_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("text must not be empty")
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
         return value
 
     @field_validator("title")
@@ -86,14 +139,31 @@ class JobCreate(BaseModel):
     def _blank_title_is_none(cls, value: str | None) -> str | None:
         return value if value and value.strip() else None
 
-    @field_validator("target_languages")
-    @classmethod
-    def _codes_are_strings(cls, value: list[str]) -> list[str]:
-        if any(len(code) > 35 for code in value):
-            raise ValueError("language codes are at most 35 characters")
-        if any(_has_surrogate(code) for code in value):
-            raise ValueError("language codes must be valid Unicode")
-        return value
+    @model_validator(mode="after")
+    def _one_source(self) -> JobCreate:
+        given = [name for name in ("text", "html", "url") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of text, html or url"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.format == "html" and self.text is None:
+            raise ValueError("format=html describes text; html and url need no format")
+        if self.output == "html" and self.text is not None and self.format != "html":
+            raise ValueError("output=html needs HTML input: html, url, or text with format=html")
+        return self
+
+    @property
+    def source_kind(self) -> Literal["text", "html", "url"]:
+        if self.url is not None:
+            return "url"
+        return "html" if self.html is not None or self.format == "html" else "text"
+
+    @property
+    def output_format(self) -> Literal["text", "html"]:
+        if self.output is not None:
+            return self.output
+        return "html" if self.text is not None and self.format == "html" else "text"
 
 
 def _has_surrogate(value: str) -> bool:
@@ -155,10 +225,24 @@ class WebhookOut(BaseModel):
     deliveries: list[WebhookDeliveryOut]
 
 
+class SourceOut(BaseModel):
+    """Where the article came from; a URL's fetch details once a worker has fetched it."""
+
+    kind: Literal["text", "html", "url"]
+    url: str | None = None
+    fetched_at: dt.datetime | None = None
+    final_url: str | None = Field(default=None, description="After redirects.")
+
+
 class JobOut(BaseModel):
     id: str
     status: JobStatus
     title: str | None
+    source: SourceOut
+    output: Literal["text", "html"] = Field(description="The form of the translated body.")
+    author: str | None = Field(default=None, description="As the page gives it.")
+    published: str | None = Field(default=None, description="As the page gives it (ISO date).")
+    site: str | None = Field(default=None, description="The site's name, as the page gives it.")
     source_language: str
     detected_language: str | None
     detected_confidence: float | None
@@ -202,3 +286,66 @@ class LanguagesOut(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorInfo
+
+
+class FeedCreate(JobOptions):
+    """A feed to follow: every new item becomes a job with these options."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://newsroom.example/rss/politics.xml",
+                    "target_languages": ["az", "fa", "hy"],
+                    "summary": {"sentences": 3},
+                    "translate": ["title", "summary"],
+                    "interval_minutes": 15,
+                }
+            ]
+        },
+    )
+
+    url: str = Field(max_length=2048, description="An RSS (0.9x, 1.0, 2.0) or Atom feed.")
+    interval_minutes: int = Field(
+        default=15, ge=1, le=7 * 24 * 60, description="Minutes between polls."
+    )
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _valid_url_text(cls, value: object) -> object:
+        if isinstance(value, str) and _has_surrogate(value):
+            raise ValueError("text must be valid Unicode (no unpaired surrogates)")
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class FeedItemOut(BaseModel):
+    guid: str | None
+    link: str | None
+    title: str | None
+    job_id: str | None = Field(description="The job the item became (null if it could not).")
+    error: ErrorInfo | None
+    created_at: dt.datetime
+
+
+class FeedOut(BaseModel):
+    id: str
+    url: str
+    status: Literal["active", "failing", "paused"] = Field(
+        description="failing: the last poll failed and polls back off; paused: the API key "
+        "that created the feed is revoked."
+    )
+    error: ErrorInfo | None
+    interval_minutes: int
+    options: JobOptions = Field(description="What each item's job is made with.")
+    last_polled_at: dt.datetime | None
+    next_poll_at: dt.datetime
+    items_seen: int
+    items: list[FeedItemOut] = Field(description="The latest items and the jobs they became.")
+    created_at: dt.datetime
+
+
+class FeedList(BaseModel):
+    items: list[FeedOut]

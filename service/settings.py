@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TRANSLATION_MODEL = "facebook/nllb-200-distilled-600M"
@@ -139,6 +139,46 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="Wait before the second delivery attempt; doubles."
     )
     webhook_backoff_max_seconds: float = Field(default=600.0, gt=0)
+
+    allow_private_fetch: bool = Field(
+        default=False,
+        description="Allow fetching articles and feeds from loopback/private/link-local "
+        "addresses (fetch_allowed_networks allows chosen ranges only).",
+    )
+    fetch_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description='Non-public ranges fetching may reach, e.g. ["10.20.0.0/16"] for an '
+        "intranet CMS; every other internal address stays refused.",
+    )
+    fetch_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        description="Largest page or feed, counted after decompression.",
+    )
+    fetch_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds for a whole fetch, redirects included."
+    )
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    fetch_user_agent: str = Field(
+        default="Mozilla/5.0 (compatible; Dragoman/0.1; news summarisation and translation)",
+        min_length=1,
+        max_length=300,
+    )
+    max_html_chars: int = Field(
+        default=1_000_000, ge=1, description="Largest `html` a job may bring (markup included)."
+    )
+
+    feed_poll_seconds: float = Field(
+        default=60.0, gt=0, description="How often the scheduler looks for feeds due a poll."
+    )
+    feed_min_interval_minutes: int = Field(default=5, ge=1)
+    feed_max_items_per_poll: int = Field(
+        default=20, ge=1, le=1000, description="New items a poll turns into jobs; the rest wait."
+    )
+    feed_backoff_max_minutes: int = Field(
+        default=24 * 60, ge=1, description="Longest wait before polling a failing feed again."
+    )
+    max_feeds_per_tenant: int = Field(default=100, ge=1)
 
     auth: Literal["required", "disabled"] = Field(
         default="required",

@@ -159,6 +159,17 @@ def find_active_key(db: Database, key: str) -> tuple[ApiKey, Tenant] | None:
         return record, tenant
 
 
+def find_active_key_by_id(db: Database, key_id: str) -> tuple[ApiKey, Tenant] | None:
+    """The unrevoked key with this id and its tenant, or None."""
+    with db.session() as session:
+        row = session.execute(
+            select(ApiKey, Tenant)
+            .join(Tenant, Tenant.name == ApiKey.tenant)
+            .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        ).one_or_none()
+        return None if row is None else (row[0], row[1])
+
+
 def webhook_secret(db: Database, name: str) -> str:
     """The tenant's webhook secret, creating the tenant (open mode's ``local``) if needed."""
     ensure_tenant(db, name)

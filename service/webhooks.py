@@ -20,6 +20,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from service.egress import is_public
 from service.errors import InvalidInput
 
 SIGNATURE_HEADER = "X-Dragoman-Signature"
@@ -61,7 +62,7 @@ def check_callback_url(url: str, *, allow_private: bool) -> None:
     if allow_private:
         return
     for address in _resolve(parts.hostname, port or (443 if parts.scheme == "https" else 80)):
-        if not address.is_global or address.is_multicast:
+        if not is_public(address):
             raise InvalidInput(
                 f"callback_url resolves to {address}, an internal address; refused "
                 "(operators can allow this with DRAGOMAN_ALLOW_PRIVATE_CALLBACKS=true)."

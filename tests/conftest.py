@@ -89,7 +89,8 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]
             connection.execute(
                 text(
                     "TRUNCATE jobs, job_translations, workers, translation_cache, tenants, "
-                    "api_keys, idempotency_keys, webhook_deliveries, usage_counters CASCADE"
+                    "api_keys, idempotency_keys, webhook_deliveries, usage_counters, feeds, "
+                    "feed_items CASCADE"
                 )
             )
     yield database

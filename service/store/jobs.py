@@ -42,6 +42,11 @@ class NewJob:
     tenant: str = "local"
     callback_url: str | None = None
     summary_ratio: float | None = None
+    source_kind: str = "text"  # text | html | url
+    source_url: str | None = None
+    html: str | None = None
+    output_format: str = "text"
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,11 @@ def create_job(db: Database, new: NewJob, *, idempotency: Idempotency | None = N
         summary_sentences=new.summary_sentences,
         summary_ratio=new.summary_ratio,
         translate_fields=list(new.translate_fields),
+        source_kind=new.source_kind,
+        source_url=new.source_url,
+        html=new.html,
+        output_format=new.output_format,
+        key_id=new.key_id,
         progress_done=0,
         progress_total=0,
         attempts=0,

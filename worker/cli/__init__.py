@@ -7,7 +7,7 @@ import typer
 
 from worker.cli.keys import keys_app
 from worker.cli.models import models_app
-from worker.cli.service import api, migrate, serve, worker
+from worker.cli.service import api, beat, migrate, serve, worker
 from worker.cli.submit import submit
 from worker.cli.text import detect, sentences, summarize
 
@@ -16,7 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-for command in (serve, api, worker, migrate, submit, sentences, detect, summarize):
+for command in (serve, api, worker, beat, migrate, submit, sentences, detect, summarize):
     app.command()(command)
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys")

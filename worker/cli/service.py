@@ -20,8 +20,12 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def _worker_argv(concurrency: int | None, loglevel: str, pool: str | None) -> list[str]:
+def _worker_argv(
+    concurrency: int | None, loglevel: str, pool: str | None, beat: bool = False
+) -> list[str]:
     argv = ["worker", f"--loglevel={loglevel}", "--hostname=dragoman@%h"]
+    if beat:
+        argv.append("--beat")
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     if pool:
@@ -60,7 +64,7 @@ def serve(
     # worker is stopped below; uvicorn passes it on here once the API has shut down.
     signal.signal(signal.SIGTERM, _interrupt)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "worker.cli", "worker", "--loglevel", loglevel]
+        [sys.executable, "-m", "worker.cli", "worker", "--beat", "--loglevel", loglevel]
         + (["--concurrency", str(concurrency)] if concurrency else []),
         env={**os.environ, lifecycle.PARENT_PID_ENV: str(os.getpid())},
         start_new_session=True,  # Ctrl-C reaches it through us, once, for a clean shutdown
@@ -124,6 +128,9 @@ def worker(
         str | None,
         typer.Option(help="Celery pool: threads (default: jobs share one model), prefork, solo."),
     ] = None,
+    beat: Annotated[
+        bool, typer.Option(help="Also run the scheduler that polls feeds (one per deployment).")
+    ] = False,
 ) -> None:
     """Run only a Celery worker (add more on other machines to scale out)."""
     from worker.runtime import lifecycle
@@ -134,11 +141,20 @@ def worker(
     prepare()
     code = 0
     try:
-        celery_app.worker_main(_worker_argv(concurrency, loglevel, pool))
+        celery_app.worker_main(_worker_argv(concurrency, loglevel, pool, beat))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     # Running jobs were handed back; an engine batch may still run in a native thread.
     lifecycle.end_process(code)
+
+
+def beat(loglevel: Annotated[str, typer.Option(help="Log level.")] = "info") -> None:
+    """Run only the scheduler that polls feeds (instead of `dragoman worker --beat`)."""
+    from worker.runtime.celery_app import app as celery_app
+    from worker.runtime.celery_app import prepare
+
+    prepare()
+    celery_app.start(["beat", f"--loglevel={loglevel}"])
 
 
 def migrate() -> None:

@@ -21,10 +21,12 @@ from worker.pipeline.context import WorkerContext
 from worker.pipeline.detect import DocumentDetection, detect_document
 from worker.pipeline.formats import Parsed, get_format
 from worker.pipeline.quotes import complete as complete_quotes
+from worker.pipeline.sources.load import load_source
 from worker.pipeline.summarize import ExtractiveSummarizer, summary_length
-from worker.pipeline.text import sentence_separator
+from worker.pipeline.text import normalize_text, sentence_separator
 from worker.pipeline.translate import Unit
 
+LOST_MARKUP = "lost_markup"
 # A paragraph is translated from its own language only when the detector is this sure.
 PARAGRAPH_LANGUAGE_CONFIDENCE = 0.9
 
@@ -68,39 +70,63 @@ class Article:
         return [Unit(text, sources[text], tuple(where)) for text, where in places.items()]
 
     def render(self, fields: list[str], translated: dict[str, str], target: str) -> dict[str, Any]:
-        """Title, summary and body in ``target`` from its sentence translations."""
+        """Title, summary and body in ``target`` from its sentence translations.
+
+        ``flags`` lists the body's sentences whose inline markup did not come through.
+        """
         title, body = self.title, self.body
-        return {
+        rendered: dict[str, Any] = {
             "title": title.render([translated[s] for s in title.document.sentences], target)
             if "title" in fields and title is not None
             else None,
             "summary": sentence_separator(target).join(translated[s] for s in self.summary)
             if "summary" in fields and self.summary
             else None,
-            "body": body.render([translated[s] for s in body.document.sentences], target)
-            if "body" in fields
-            else None,
+            "body": None,
+            "flags": [],
         }
+        if "body" in fields:
+            sentences = body.document.sentences
+            report = body.render_report([translated[s] for s in sentences], target)
+            rendered["body"] = report.output
+            rendered["flags"] = [
+                {
+                    "field": "body",
+                    "index": loss.sentence,
+                    "source": sentences[loss.sentence][:200],
+                    "flags": [LOST_MARKUP],
+                }
+                for loss in report.losses
+            ]
+        return rendered
 
 
 def prepare_article(ctx: WorkerContext, job: Job) -> Article:
-    """Detect the language, segment and summarise; record what is found."""
-    fmt = get_format("text")
+    """Load the article (fetch, extract), detect its language, segment and summarise it.
+
+    What is found is recorded on the job as soon as it is known.
+    """
+    loaded = load_source(ctx.db, ctx.settings, job, limiter=ctx.limiter())
+    text, title_text = normalize_text(loaded.text), normalize_text(loaded.title or "")
+    # HTML output keeps the article's markup: its body is parsed as HTML.
+    fmt, markup = (
+        (get_format("html"), loaded.html) if loaded.html is not None else (get_format("text"), text)
+    )
     source = job.source_language
     analysis: dict[str, Any] = {}
     paragraph_sources: list[str] = []
     detection: DocumentDetection | None = None
     if source == AUTO:
-        detection = detect_document(fmt.plain_text(job.text))
-        if detection is None and job.title:
-            detection = detect_document(fmt.plain_text(job.title))
+        detection = detect_document(text)
+        if detection is None and title_text:
+            detection = detect_document(title_text)
         if detection is None:
             raise InvalidInput(
                 "Could not tell the article's language; give source_language explicitly."
             )
         source = detection.language
         store.record_detection(ctx.db, job.id, source, detection.confidence, attempt=job.attempts)
-    body = fmt.parse(job.text, source)
+    body = fmt.parse(markup, source)
     if detection is not None:
         paragraph_sources = _paragraph_sources(detection, source, len(body.document.paragraphs))
         analysis = {
@@ -111,7 +137,7 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
             ],
         }
         store.record_analysis(ctx.db, job.id, analysis, attempt=job.attempts)
-    title = fmt.parse(job.title, source) if job.title and job.title.strip() else None
+    title = get_format("text").parse(title_text, source) if title_text else None
     article = Article(source, title, body, paragraph_sources=paragraph_sources, analysis=analysis)
     if not body.document.sentences:
         raise InvalidInput("The article has no text to process.")

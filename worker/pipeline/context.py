@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from service.db import Database
+from service.limits import Limiter, make_counter
 from service.settings import Settings
 from worker.engines.base import Translator
 from worker.engines.scheduler import BatchScheduler
@@ -48,6 +49,7 @@ class WorkerContext:
     requeue: Callable[[str], None] = _nothing
     job_finished: Callable[[str], None] = _nothing
     cache: TranslationCache | None = None
+    _limiter: Limiter | None = None
     _schedulers: dict[int, BatchScheduler] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,6 +58,13 @@ class WorkerContext:
             if self.cache is None:
                 self.cache = make_cache(self.settings, self.db)
             return self.cache
+
+    def limiter(self) -> Limiter:
+        """Quotas, for the characters of an article fetched from its URL."""
+        with self._lock:
+            if self._limiter is None:
+                self._limiter = Limiter(make_counter(self.settings, self.db))
+            return self._limiter
 
     def scheduler(self, translator: Translator) -> BatchScheduler:
         """The batch scheduler feeding ``translator`` (one per loaded model)."""
@@ -71,4 +80,6 @@ class WorkerContext:
             schedulers, self._schedulers = list(self._schedulers.values()), {}
         for scheduler in schedulers:
             scheduler.close()
+        if self._limiter is not None:
+            self._limiter.counter.close()
         self.db.dispose()

@@ -377,10 +377,12 @@ def _store_language(ctx: WorkerContext, job: Job, plan: LanguagePlan, render: An
             "error_message": plan.error.message,
         }
     else:
+        fields = render(plan.translated, plan.target)
+        flags = plan.flag_records() + fields.pop("flags", [])
         result = {
             "status": TranslationStatus.SUCCEEDED,
             "direction": text_direction(plan.target),
-            "flags": plan.flag_records(),
-            **render(plan.translated, plan.target),
+            "flags": flags,
+            **fields,
         }
     store.record_translation(ctx.db, job.id, plan.target, attempt=job.attempts, **result)

@@ -22,6 +22,7 @@ from celery.signals import (
     worker_shutting_down,
 )
 
+from service.contract import QueueName, TaskName
 from service.db import prepare_store
 from service.queue import celery_config
 from service.settings import get_settings
@@ -38,7 +39,16 @@ limit_malloc_arenas()
 
 app = Celery("dragoman")
 app.conf.update(celery_config(get_settings()))
-app.conf.update(imports=["worker.runtime.tasks"])
+app.conf.update(imports=["worker.runtime.tasks", "worker.runtime.feed_tasks"])
+# Celery beat (`dragoman worker --beat` or `dragoman beat`) looks for due feeds.
+app.conf.beat_schedule = {
+    "dragoman-poll-feeds": {
+        "task": TaskName.POLL_FEEDS.value,
+        "schedule": get_settings().feed_poll_seconds,
+        "options": {"queue": QueueName.JOBS.value, "expires": get_settings().feed_poll_seconds},
+    }
+}
+app.conf.beat_schedule_filename = str(get_settings().data_dir / "celerybeat-schedule")
 
 _heartbeat: Any = None
 _reaper: Any = None

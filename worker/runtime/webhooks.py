@@ -22,11 +22,13 @@ import httpx
 from service import jobs, store
 from service.contract import WebhookStatus
 from service.db import Database
+from service.egress import AddressPolicy
 from service.errors import DragomanError, InvalidInput
 from service.models import Job
 from service.settings import Settings
 from service.tenants import webhook_secret
 from service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_callback_url, sign_payload
+from worker.pipeline.sources.transport import AddressRefused, GuardedTransport
 from worker.runtime import dispatch
 
 log = logging.getLogger("dragoman.webhooks")
@@ -139,9 +141,11 @@ def _attempt(
         DELIVERY_HEADER: str(attempt),
     }
     own = client is None
-    http = client or httpx.Client(timeout=settings.webhook_timeout, follow_redirects=False)
+    http = client or webhook_client(settings)
     try:
         response = http.post(url, content=body, headers=headers, follow_redirects=False)
+    except AddressRefused as exc:
+        return Outcome(attempt, error=_clip(f"refused: {exc}"))  # no retry
     except httpx.HTTPError as exc:
         return Outcome(attempt, error=_describe(exc), retry_in=retry_in)
     finally:
@@ -150,6 +154,20 @@ def _attempt(
     if 200 <= response.status_code < 300:
         return Outcome(attempt, delivered=True, status_code=response.status_code)
     return Outcome(attempt, status_code=response.status_code, retry_in=retry_in)
+
+
+def webhook_client(settings: Settings) -> httpx.Client:
+    """A client that connects only to addresses the callback rules allow.
+
+    The URL was checked just before, but the name is resolved again to connect and
+    may answer differently now; the transport checks the address it connects to.
+    """
+    policy = AddressPolicy(allow_private=settings.allow_private_callbacks)
+    return httpx.Client(
+        transport=GuardedTransport(policy),
+        timeout=settings.webhook_timeout,
+        follow_redirects=False,
+    )
 
 
 def _describe(exc: BaseException) -> str:

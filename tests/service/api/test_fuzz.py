@@ -44,9 +44,13 @@ CHECKS = [
 @pytest.fixture
 def fuzzed(tmp_path: Path) -> Iterator[tuple[schemathesis.BaseSchema, str]]:
     """The app's schema (requests go to the app itself) and a valid key."""
-    # Private callbacks allowed: the fuzzer's random hosts must not send DNS queries.
+    # Private callbacks and fetches allowed: the fuzzer's random hosts must not send DNS
+    # queries.
     app_settings = make_settings(
-        tmp_path / "data", allow_private_callbacks=True, rate_limit_per_minute=1_000_000
+        tmp_path / "data",
+        allow_private_callbacks=True,
+        allow_private_fetch=True,
+        rate_limit_per_minute=1_000_000,
     )
     key = make_key(app_settings)
     # A live worker, so that /v1/languages and /readyz have something to report.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -216,6 +217,31 @@ def test_private_address_refused_at_delivery_time(
     assert outcome.error and outcome.error.startswith("refused:")
     assert receiver.requests == []
     assert store.get_job(hook_db, job_id).webhook_status == "failed"
+
+
+def test_a_name_that_rebinds_to_loopback_is_refused_at_connect_time(
+    hook_db: Database, tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The URL check sees a public address; the connection would go to loopback.
+
+    ``socket.getaddrinfo`` stands for a DNS server that answers differently the
+    second time (DNS rebinding). The sender connects only to the address it vets.
+    """
+    strict = make_settings(tmp_path / "data", allow_private_callbacks=False)
+    port = receiver.url.split(":")[2].split("/")[0]
+    job_id = finished_job(hook_db, f"http://hooks.rebind.test:{port}/hook")
+    answers = iter(["93.184.215.14"])
+
+    def getaddrinfo(host: str, port: object, *args: object, **kwargs: object) -> list[Any]:
+        address = next(answers, "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(str(port))))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    outcome = webhooks.deliver(hook_db, strict, job_id)
+
+    assert outcome is not None and not outcome.delivered and outcome.retry_in is None
+    assert outcome.error and outcome.error.startswith("refused:") and "127.0.0.1" in outcome.error
+    assert receiver.requests == []
 
 
 def test_jobs_without_callback_send_nothing(hook_db: Database, hook_settings: Settings) -> None:

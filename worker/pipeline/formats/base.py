@@ -8,9 +8,26 @@ translation per sentence back into the same format.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from worker.pipeline.text import Document
+
+
+@dataclass(frozen=True)
+class MarkupLoss:
+    """A sentence whose inline markup did not come back whole from translation."""
+
+    sentence: int  # index into document.sentences
+    markers: tuple[str, ...]  # as in the source sentence, e.g. ("<g1>", "<x2/>")
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A rendered translation, and the sentences whose markup it could not keep."""
+
+    output: str
+    losses: tuple[MarkupLoss, ...] = ()
 
 
 class Parsed(Protocol):
@@ -35,15 +52,15 @@ class Parsed(Protocol):
         """
         ...
 
+    def render_report(self, translations: list[str], language: str) -> Rendering:
+        """``render``, and which sentences lost inline markup on the way (to flag them)."""
+        ...
+
 
 class Format(Protocol):
     """A kind of article input (and output)."""
 
     name: str
-
-    def plain_text(self, source: str) -> str:
-        """The source's text without markup, for language detection."""
-        ...
 
     def parse(self, source: str, language: str) -> Parsed:
         """Split ``source`` into sentences, segmented by the rules of ``language``."""

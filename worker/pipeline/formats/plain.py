@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from worker.pipeline.text import Document, normalize_text, segment_document
+from worker.pipeline.formats.base import Rendering
+from worker.pipeline.text import Document, segment_document
 
 
 @dataclass
@@ -20,14 +21,14 @@ class PlainDocument:
     def render(self, translations: list[str], language: str) -> str:
         return self.document.render(translations, language=language)
 
+    def render_report(self, translations: list[str], language: str) -> Rendering:
+        return Rendering(self.render(translations, language))
+
 
 class PlainText:
     """The ``text`` format: what ``POST /v1/jobs`` takes as ``text`` and ``title``."""
 
     name = "text"
-
-    def plain_text(self, source: str) -> str:
-        return normalize_text(source)
 
     def parse(self, source: str, language: str) -> PlainDocument:
         return PlainDocument(segment_document(source, language))

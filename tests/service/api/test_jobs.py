@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from service import store
 from service.db import Database
 from service.models import Job, WebhookDelivery
 from service.settings import Settings
@@ -286,3 +287,99 @@ def test_private_callbacks_when_the_operator_allows_them(tmp_path: Path) -> None
     with client_for(settings) as client:
         response = client.post("/v1/jobs", json={**ARTICLE, "callback_url": "http://127.0.0.1/h"})
         assert response.status_code == 202
+
+
+# -- articles as HTML and as URLs -------------------------------------------------------
+
+TARGETS = {"target_languages": ["fa"]}
+FRAGMENT = '<p>Delegations met in <a href="https://example.org/baku">Baku</a> on <b>Monday</b>.</p>'
+
+
+def stored_job(settings: Settings, job_id: str) -> Job:
+    db = Database(settings.effective_database_url)
+    try:
+        return store.get_job(db, job_id)
+    finally:
+        db.dispose()
+
+
+def test_a_text_job_shows_its_source(client: TestClient) -> None:
+    job = client.post("/v1/jobs", json=ARTICLE).json()
+    assert job["source"] == {"kind": "text", "url": None, "fetched_at": None, "final_url": None}
+    assert job["output"] == "text"
+    assert (job["author"], job["published"], job["site"]) == (None, None, None)
+
+
+def test_html_input_is_stored_for_the_worker(client: TestClient, settings: Settings) -> None:
+    job = client.post("/v1/jobs", json={**TARGETS, "html": FRAGMENT, "output": "html"}).json()
+    assert job["source"]["kind"] == "html" and job["output"] == "html"
+    row = stored_job(settings, job["id"])
+    assert row.html == FRAGMENT and row.text == ""
+    # LibreTranslate's way: text written in HTML; the output keeps the markup.
+    job = client.post("/v1/jobs", json={**TARGETS, "text": FRAGMENT, "format": "html"}).json()
+    assert job["source"]["kind"] == "html" and job["output"] == "html"
+    assert stored_job(settings, job["id"]).html == FRAGMENT
+    # HTML input without output=html gives text (the extracted article).
+    assert client.post("/v1/jobs", json={**TARGETS, "html": FRAGMENT}).json()["output"] == "text"
+
+
+def test_a_url_job_is_queued_without_fetching(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, allow_private_fetch=True)
+    with client_for(settings) as client:
+        url = "http://127.0.0.1:9/article"  # nothing listens there: it is not fetched now
+        response = client.post("/v1/jobs", json={**TARGETS, "url": url, "output": "html"})
+        assert response.status_code == 202, response.text
+        job = response.json()
+        assert job["source"] == {"kind": "url", "url": url, "fetched_at": None, "final_url": None}
+        assert job["title"] is None and job["status"] == "queued"
+        row = stored_job(settings, job["id"])
+        assert row.source_url == url and row.text == "" and row.key_id is not None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1/admin", "http://localhost:8000/", "http://[::1]/", "http://10.0.0.7/cms"],
+)
+def test_an_internal_url_is_refused_at_submission(
+    client: TestClient, settings: Settings, url: str
+) -> None:
+    response = client.post("/v1/jobs", json={**TARGETS, "url": url})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "fetch_refused"
+    assert client.get("/v1/jobs").json()["items"] == []
+    assert queued_messages(settings) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({**TARGETS}, "exactly one of text, html or url"),
+        ({**TARGETS, "text": "Words.", "url": "https://example.org/"}, "got text, url"),
+        ({**TARGETS, "html": FRAGMENT, "url": "https://example.org/"}, "got html, url"),
+        ({**TARGETS, "url": "ftp://example.org/a"}, "http"),
+        ({**TARGETS, "url": "https://user:pw@example.org/a"}, "credentials"),
+        ({**TARGETS, "text": "Words.", "output": "html"}, "output=html needs HTML input"),
+        ({**TARGETS, "html": FRAGMENT, "format": "html"}, "format=html describes text"),
+        ({**TARGETS, "html": "   "}, "must not be empty"),
+        ({**TARGETS, "url": "https://example.org/", "output": "pdf"}, "output"),
+    ],
+)
+def test_source_rules(client: TestClient, body: dict[str, object], fragment: str) -> None:
+    response = client.post("/v1/jobs", json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] in ("invalid_input", "fetch_refused")
+    assert fragment in response.text
+
+
+def test_html_limits_count_text_not_markup(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_text_chars=100, max_html_chars=5000)
+    markup = "<p>" + '<span class="x" data-tracking="abcdefghij">word</span> ' * 20 + "</p>"
+    assert len(markup) > 1000  # 99 characters of text
+    with client_for(settings) as client:
+        response = client.post("/v1/jobs", json={**TARGETS, "html": markup})
+        assert response.status_code == 202, response.text
+        too_long = client.post("/v1/jobs", json={**TARGETS, "html": "<p>" + "word " * 30 + "</p>"})
+        assert too_long.status_code == 413
+        huge = client.post("/v1/jobs", json={**TARGETS, "html": "<b></b>" * 1000})
+        assert huge.status_code == 413 and "DRAGOMAN_MAX_HTML_CHARS" in huge.text

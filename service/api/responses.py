@@ -1,0 +1,16 @@
+"""The error answers routes document in the OpenAPI schema (all in one error shape)."""
+
+from __future__ import annotations
+
+from service.schemas import ErrorResponse
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorResponse} for code in (401, 404, 409, 413, 422, 429, 503)
+}
+"""What any route under /v1 may answer."""
+
+BODY_ERRORS: dict[int | str, dict[str, object]] = {
+    **ERRORS,
+    400: {"model": ErrorResponse, "description": "The body is not UTF-8 or is nested too deep."},
+}
+"""What a route that reads a JSON body may answer."""

@@ -1,0 +1,466 @@
+"""HTML that stays HTML: translate the text of a page or fragment, keep its markup.
+
+:meth:`HtmlFormat.parse` walks the tree once. Text is gathered in *runs*: the
+text and inline elements (``a``, ``b``, ``i``, ``em``, ``strong``, ``span``, ...)
+between two block boundaries (``p``, ``li``, ``h1``, ``td``, ``br``, ...). A run's
+plain text is split into sentences by the project's segmenter, so a sentence
+boundary never falls at an inline tag; the inline tags inside a sentence travel
+through translation as markers (``worker.pipeline.formats.markers``), and a tag around one
+or more whole sentences stays outside them. A tag that spans a sentence boundary
+is cut in two, one part per sentence (the second without its ``id``).
+
+Never translated, left exactly as they are: ``script``, ``style``, ``code``,
+``pre``, ``kbd``, ``samp``, ``var``, ``textarea``, ``svg``, ``math``, and any
+element with ``translate="no"`` or the ``notranslate`` class; inside a sentence
+such an element, an image, or an inline element without text is one standalone
+marker. ``alt`` and ``title`` attributes are translated as sentences of their own
+(after the text in ``document.sentences``, in reading order). Runs without a
+letter (numbers, dashes) are left alone.
+
+:meth:`HtmlDocument.render` puts the translations back into a copy of the tree,
+sets ``lang`` (and ``dir``, where the page had one) to the target, and sanitises
+the result (``worker.pipeline.formats.sanitize``): the output is well-formed, with no
+scripts, event handlers or ``javascript:`` URLs. A whole page keeps a minimal
+head (charset and translated title) and gets ``lang``/``dir`` on ``<html>``; in a
+fragment they go on its top-level elements. :meth:`HtmlDocument.render_report`
+also says which sentences lost inline markup in translation, so a caller can flag them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import lxml.html
+from lxml import etree
+
+from service.languages import text_direction
+from worker.pipeline.formats.base import MarkupLoss, Rendering
+from worker.pipeline.formats.markers import Node, Standalone, Wrap, decode
+from worker.pipeline.formats.runs import Atom, Run, Sentence, Span, TextBuilder, segment_run
+from worker.pipeline.formats.sanitize import sanitize_html
+from worker.pipeline.text import Document, normalize_text, sentence_separator, split_sentences
+
+INLINE_TAGS = frozenset(
+    """a abbr acronym b bdi bdo big cite data del dfn em font i ins label mark q s small span
+    strike strong sub sup time tt u""".split()  # noqa: SIM905
+)
+SKIP_TAGS = frozenset(
+    """script style code pre kbd samp var textarea svg math noscript template iframe object
+    select""".split()  # noqa: SIM905
+)
+# Inline-level elements without translatable text of their own: standalone markers.
+ATOM_TAGS = frozenset(
+    "img wbr input embed video audio canvas picture button map area meter progress".split()  # noqa: SIM905
+) | (SKIP_TAGS - {"pre"})
+TRANSLATED_ATTRIBUTES = ("alt", "title")
+_DOCUMENT = re.compile(
+    r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype|html|head|body)\b", re.I | re.S
+)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_SPACE = re.compile(r"\s+")
+
+
+# -- what parsing finds ----------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Attribute:
+    element: etree._Element
+    name: str
+    sentences: list[str]
+    first: int = 0
+
+
+class HtmlFormat:
+    """Parses HTML (a whole page or a fragment) for translation with its markup kept."""
+
+    name = "html"
+
+    def parse(self, source: str, language: str) -> HtmlDocument:
+        return HtmlDocument(source, language)
+
+
+class HtmlDocument:
+    """A parsed HTML document: ``document`` to translate, ``render`` to rebuild it."""
+
+    def __init__(self, source: str, language: str) -> None:
+        self.language = language
+        self.is_page = bool(_DOCUMENT.match(source))
+        self.root = _parse(source, self.is_page)
+        self._elements = list(self.root.iter())
+        self._order = {element: i for i, element in enumerate(self._elements)}
+        self._runs: list[Run] = []
+        self._attributes: list[_Attribute] = []
+        self._visited: list[etree._Element] = []  # elements outside untouched subtrees
+        self._walk(self.root)
+        paragraphs: list[list[str]] = []
+        for run in self._runs:
+            run.first = sum(len(p) for p in paragraphs)
+            paragraphs.append([sentence.marked for sentence in run.sentences])
+        for attribute in self._attributes:
+            attribute.first = sum(len(p) for p in paragraphs)
+            paragraphs.append(attribute.sentences)
+        self.document = Document(paragraphs=paragraphs, language=language)
+        space = sentence_separator(language)
+        self.text = "\n\n".join(
+            space.join(" ".join(sentence.plain.split()) for sentence in run.sentences)
+            for run in self._runs
+            if run.in_text
+        )
+
+    # -- parsing ------------------------------------------------------------------------
+
+    def _walk(self, element: etree._Element) -> None:
+        """Collect the runs and attributes of a block element, then of its blocks."""
+        if _untouched(element):
+            return
+        self._visited.append(element)
+        self._collect_attributes(element)
+        if element.tag == "head":
+            for child in element:
+                if child.tag == "title":
+                    self._walk(child)
+            return
+        nodes: list[etree._Element] = []
+        after: etree._Element | None = None
+        for child in element:
+            if _is_inline(child):
+                nodes.append(child)
+                continue
+            self._add_run(element, after, nodes)
+            nodes = []
+            if child.tag != "br":
+                self._walk(child)
+            after = child
+        self._add_run(element, after, nodes)
+
+    def _collect_attributes(self, element: etree._Element) -> None:
+        for name in TRANSLATED_ATTRIBUTES:
+            value = element.get(name)
+            if value and _has_letter(value):
+                text = " ".join(normalize_text(value).split())
+                sentences = split_sentences(text, self.language) or [text]
+                self._attributes.append(_Attribute(element, name, sentences))
+
+    def _add_run(
+        self, parent: etree._Element, after: etree._Element | None, nodes: list[etree._Element]
+    ) -> None:
+        builder = TextBuilder()
+        builder.add(parent.text if after is None else after.tail)
+        items: list[Span | Atom] = []
+        for node in nodes:
+            items.append(self._inline(node, builder))
+            builder.add(node.tail)
+        raw = (parent.text if after is None else after.tail) or ""
+        if nodes:
+            last_tail = nodes[-1].tail or ""
+            trail = last_tail[len(last_tail.rstrip()) :]
+        else:
+            trail = raw[len(raw.rstrip()) :]
+        plain = builder.finish()
+        if not _has_letter(plain):
+            return
+        run = Run(
+            parent=parent,
+            after=after,
+            nodes=nodes,
+            lead=raw[: len(raw) - len(raw.lstrip())],
+            trail=trail,
+            plain=plain,
+            items=items,
+            in_text=parent.tag != "title",
+        )
+        segment_run(run, self.language)
+        self._runs.append(run)
+
+    def _inline(self, element: etree._Element, builder: TextBuilder) -> Span | Atom:
+        if _untouched(element) or element.tag in ATOM_TAGS or not _has_text(element):
+            self._visit_atom(element)
+            return Atom(element, builder.atom())
+        self._visited.append(element)
+        self._collect_attributes(element)
+        span = Span(element, builder.length)
+        builder.add(element.text)
+        for child in element:
+            if child.tag == "br":
+                span.children.append(Atom(child, builder.atom()))
+            else:
+                span.children.append(self._inline(child, builder))
+            builder.add(child.tail)
+        span.end = builder.length
+        return span
+
+    def _visit_atom(self, element: etree._Element) -> None:
+        """An atom moves as one piece; its attributes (an image's alt) are still translated."""
+        if _untouched(element):
+            return
+        self._visited.append(element)
+        self._collect_attributes(element)
+        for child in element:
+            self._visit_atom(child)
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def render(self, translations: list[str], language: str) -> str:
+        """The translated HTML (see :meth:`render_report`)."""
+        return self.render_report(translations, language).output
+
+    def render_report(self, translations: list[str], language: str) -> Rendering:
+        """The translated HTML, and the sentences whose inline markup was not kept whole.
+
+        Args:
+            translations: one per item of ``document.sentences``, in order.
+            language: the target language, for ``lang`` and ``dir``.
+
+        Raises:
+            ValueError: ``translations`` has the wrong length.
+        """
+        expected = len(self.document.sentences)
+        if len(translations) != expected:
+            raise ValueError(f"expected {expected} translations, got {len(translations)}")
+        root = copy.deepcopy(self.root)
+        twins = list(root.iter())
+        twin = {original: twins[i] for original, i in self._order.items()}
+        direction = text_direction(language)
+        for attribute in self._attributes:
+            parts = translations[attribute.first : attribute.first + len(attribute.sentences)]
+            value = sentence_separator(language).join(p.strip() for p in parts if p.strip())
+            twin[attribute.element].set(attribute.name, " ".join(value.split()))
+        for element in self._visited:
+            target = twin[element]
+            if target.get("lang") is not None:
+                target.set("lang", language)
+            if target.get("dir") not in (None, "auto"):
+                target.set("dir", direction)
+        losses: list[MarkupLoss] = []
+        for run in self._runs:
+            _Renderer(run, translations, language, twin, losses).replace()
+        if self.is_page:
+            return Rendering(self._page(root, language, direction), tuple(losses))
+        for child in root:
+            block = isinstance(child.tag, str) and child.tag != "br" and not _is_inline(child)
+            if block and not _untouched(child):
+                child.set("lang", language)
+                child.set("dir", direction)
+        return Rendering(sanitize_html(_inner_html(root)), tuple(losses))
+
+    def _page(self, root: etree._Element, language: str, direction: str) -> str:
+        titles = root.xpath("//title")
+        title = " ".join(titles[0].text_content().split()) if titles else ""
+        bodies = root.xpath("//body")
+        body = sanitize_html(_inner_html(bodies[0])) if bodies else ""
+        head = f"<title>{_escape(title)}</title>" if title else ""
+        return (
+            f'<!DOCTYPE html>\n<html lang="{_escape(language)}" dir="{direction}">'
+            f'<head><meta charset="utf-8">{head}</head><body>{body}</body></html>\n'
+        )
+
+
+class _Renderer:
+    """Rebuilds one run in the copied tree from its sentences' translations."""
+
+    def __init__(
+        self,
+        run: Run,
+        translations: list[str],
+        language: str,
+        twin: dict[etree._Element, etree._Element],
+        losses: list[MarkupLoss],
+    ) -> None:
+        self.run = run
+        self.translations = translations
+        self.space = sentence_separator(language)
+        self.twin = twin
+        self.losses = losses
+        self.emitted: set[Span] = set()
+
+    def replace(self) -> None:
+        run = self.run
+        parent = self.twin[run.parent]
+        nodes = self._range(run.items, 0, len(run.sentences))
+        content: list[str | etree._Element] = [run.lead, *nodes, run.trail]
+        removed = [self.twin[node] for node in run.nodes]
+        if removed:
+            position = parent.index(removed[0])
+            for element in removed:
+                parent.remove(element)
+        else:
+            position = 0 if run.after is None else parent.index(self.twin[run.after]) + 1
+        previous = None if run.after is None else self.twin[run.after]
+        if previous is None:
+            parent.text = ""
+        else:
+            previous.tail = ""
+        for piece in content:
+            if isinstance(piece, str):
+                if previous is None:
+                    parent.text = (parent.text or "") + piece
+                else:
+                    previous.tail = (previous.tail or "") + piece
+            else:
+                parent.insert(position, piece)
+                position += 1
+                previous = piece
+
+    def _range(
+        self, items: list[Span | Atom], first: int, last: int
+    ) -> list[Node | etree._Element]:
+        """Sentences ``first`` to ``last`` (exclusive) of a structural container's ``items``."""
+        groups = {
+            item.sentences[0]: item
+            for item in items
+            if isinstance(item, Span) and item.structural and first <= item.sentences[0] < last
+        }
+        out: list[Node | etree._Element] = []
+        index = first
+        while index < last:
+            if out:
+                out.append(self.space)
+            group = groups.get(index)
+            if group is not None:
+                # Standalone siblings placed in the group's sentences stay beside it.
+                beside = [
+                    item
+                    for item in items
+                    if isinstance(item, Atom)
+                    and group.sentences[0] <= item.sentence < group.sentences[1]
+                ]
+                out.extend(self._atom(a) for a in beside if a.offset <= group.start)
+                element = self._element(group)
+                _fill(element, self._range(group.children, *group.sentences))
+                out.append(element)
+                out.extend(self._atom(a) for a in beside if a.offset > group.start)
+                index = group.sentences[1]
+            else:
+                out.extend(self._sentence(index))
+                index += 1
+        return out
+
+    def _sentence(self, index: int) -> list[Node | etree._Element]:
+        run = self.run
+        sentence = run.sentences[index]
+        number = run.first + index
+        translation = _SPACE.sub(" ", self.translations[number]).strip()
+        pairs = {i for i, item in sentence.ids.items() if isinstance(item, Span)}
+        singles = set(sentence.ids) - pairs
+        nodes, problems = decode(translation, pairs, singles)
+        if problems:
+            self.losses.append(MarkupLoss(number, tuple(problems)))
+        built = self._build(nodes, sentence)
+        for span in reversed(sentence.outer):
+            element = self._element(span)
+            _fill(element, built)
+            built = [element]
+        return built
+
+    def _build(self, nodes: list[Node], sentence: Sentence) -> list[Node | etree._Element]:
+        out: list[Node | etree._Element] = []
+        for node in nodes:
+            if isinstance(node, str):
+                out.append(node)
+            elif isinstance(node, Standalone):
+                atom = sentence.ids[node.id]
+                assert isinstance(atom, Atom)
+                out.append(self._atom(atom))
+            else:
+                span = sentence.ids[node.id]
+                assert isinstance(span, Span)
+                element = self._element(span)
+                _fill(element, self._build(node.children, sentence))
+                out.append(element)
+        return out
+
+    def _atom(self, atom: Atom) -> etree._Element:
+        element = self.twin[atom.element]
+        element.tail = None  # its old tail is text of the run, rebuilt around it
+        return element
+
+    def _element(self, span: Span) -> etree._Element:
+        """A new element with the tag and (translated) attributes of ``span``'s element."""
+        source = self.twin[span.element]
+        attributes = dict(source.attrib)
+        if span in self.emitted:
+            attributes.pop("id", None)  # a tag cut in two keeps its id once
+        self.emitted.add(span)
+        return lxml.html.Element(source.tag, attributes)
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _fill(element: etree._Element, nodes: list[Node | etree._Element]) -> None:
+    """Append text and elements to ``element``: text before the first child is its text."""
+    last: etree._Element | None = None
+    for node in nodes:
+        if isinstance(node, str):
+            if last is None:
+                element.text = (element.text or "") + node
+            else:
+                last.tail = (last.tail or "") + node
+        else:
+            assert not isinstance(node, Wrap | Standalone)
+            element.append(node)
+            last = node
+
+
+def _parse(source: str, is_page: bool) -> etree._Element:
+    # Parsed from UTF-8 bytes with the encoding given, so a <meta charset> in the
+    # text (already decoded) cannot make the parser decode it again.
+    source = _XML_DECLARATION.sub("", source, count=1)
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    if is_page:
+        return lxml.html.document_fromstring(source.encode("utf-8", "surrogatepass"), parser=parser)
+    wrapped = f"<html><body><div>{source}</div></body></html>"
+    document = lxml.html.document_fromstring(
+        wrapped.encode("utf-8", "surrogatepass"), parser=parser
+    )
+    return document.body[0]
+
+
+def _untouched(element: etree._Element) -> bool:
+    if not isinstance(element.tag, str):
+        return True  # comments and processing instructions
+    if element.tag in SKIP_TAGS or element.get("translate", "").lower() == "no":
+        return True
+    return "notranslate" in (element.get("class") or "").split()
+
+
+def _is_inline(element: etree._Element) -> bool:
+    """Inline content of a run: an atom, or an inline tag with nothing block-level inside."""
+    tag = element.tag
+    if not isinstance(tag, str) or tag not in INLINE_TAGS | ATOM_TAGS:
+        return False
+    return tag in ATOM_TAGS or _untouched(element) or _inline_content(element)
+
+
+def _inline_content(element: etree._Element) -> bool:
+    for child in element:
+        tag = child.tag
+        if not isinstance(tag, str) or tag in ATOM_TAGS or tag == "br" or _untouched(child):
+            continue
+        if tag not in INLINE_TAGS or not _inline_content(child):
+            return False
+    return True
+
+
+def _has_text(element: etree._Element) -> bool:
+    return bool("".join(element.itertext()).strip())
+
+
+def _has_letter(text: str | None) -> bool:
+    return bool(text) and any(unicodedata.category(ch).startswith("L") for ch in text or "")
+
+
+def _inner_html(element: etree._Element) -> str:
+    parts = [_escape(element.text or "")]
+    parts += [lxml.html.tostring(child, encoding="unicode", method="html") for child in element]
+    return "".join(parts)
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )

@@ -1,0 +1,99 @@
+"""A job's article from its source: the text given, the HTML given, or the page at its URL.
+
+:func:`load_source` is what the pipeline calls first for a job whose
+``source_kind`` is not ``text``: it fetches (``url``), extracts the article
+(trafilatura), charges a fetched article's characters to the key that asked, and
+records the text and metadata on the job, so the rest of the pipeline reads
+``Source.text`` as it reads a text job's text. ``Source.html`` is what the HTML
+format translates when the job's output is HTML: the extracted article's clean
+HTML for a URL, the given HTML itself otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service import sources
+from service.db import Database
+from service.errors import NotAnArticle
+from service.limits import Limiter
+from service.models import Job
+from service.settings import Settings
+from worker.pipeline.formats.html import HtmlFormat
+from worker.pipeline.sources.extract import extract_article, extract_fetched
+from worker.pipeline.sources.fetch import Fetcher
+
+
+@dataclass(frozen=True)
+class Source:
+    text: str  # plain text: language detection, the summary, text output
+    html: str | None  # HTML to translate with its markup kept (output "html"), else None
+    title: str | None
+
+
+def load_source(
+    db: Database,
+    settings: Settings,
+    job: Job,
+    *,
+    fetcher: Fetcher | None = None,
+    limiter: Limiter | None = None,
+) -> Source:
+    """The article of a claimed job (attempt ``job.attempts``), recorded on the job.
+
+    Raises:
+        FetchError (its subclasses): the page could not be fetched.
+        NotAnArticle: nothing worth translating was found.
+        QuotaExceeded: a fetched article does not fit in the key's quota today.
+    """
+    html_output = job.output_format == "html"
+    if job.source_kind == "url":
+        assert job.source_url is not None
+        fetched = (fetcher or Fetcher.from_settings(settings)).fetch(job.source_url)
+        article = extract_fetched(fetched)
+        if limiter is not None:
+            sources.charge_fetched(db, settings, limiter, job, len(article.text))
+        sources.record_source(
+            db,
+            job.id,
+            attempt=job.attempts,
+            text=article.text,
+            title=article.title,
+            author=article.author,
+            published=article.published,
+            site=article.site,
+            html=article.html,
+            final_url=fetched.final_url,
+            fetched_at=fetched.fetched_at,
+        )
+        return Source(
+            article.text, article.html if html_output else None, job.title or article.title
+        )
+    if job.source_kind == "html":
+        markup = job.html or ""
+        if html_output:
+            # The markup is the document: translated as it is, nothing extracted.
+            text = HtmlFormat().parse(markup, "en").text
+            sources.record_source(db, job.id, attempt=job.attempts, text=text)
+            return Source(text, markup, job.title)
+        try:
+            article = extract_article(markup)
+        except NotAnArticle:
+            # A fragment (a CMS body) has no boilerplate to drop: its text is the article.
+            text = HtmlFormat().parse(markup, "en").text
+            if not text.strip():
+                raise
+            sources.record_source(db, job.id, attempt=job.attempts, text=text)
+            return Source(text, None, job.title)
+        sources.record_source(
+            db,
+            job.id,
+            attempt=job.attempts,
+            text=article.text,
+            title=article.title,
+            author=article.author,
+            published=article.published,
+            site=article.site,
+        )
+        return Source(article.text, None, job.title or article.title)
+    return Source(job.text, None, job.title)
