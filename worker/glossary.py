@@ -31,19 +31,21 @@ Matching (``TermIndex.find``), robust for news text:
 - the longest match wins; between matches of equal length the earlier one, then the entry
   listed first; nothing inside a URL, e-mail, handle, hashtag or existing placeholder.
 
-Placeholders are the ``[N]`` of ``worker.quality.protect``, numbered after any placeholder
-already in the text, one per occurrence so a dropped occurrence is noticed; restoring
-accepts the variants ``restore`` accepts (``[ 3 ]``, ``(3)``, ``[۳]``). The form was chosen
-by measurement (``bench/placeholders.py``, run by ``tests/worker/test_glossary_placeholders.py``):
-on an NLLB-style sentencepiece vocabulary trained on the fixture corpus, at the fixtures'
-size (1,500 pieces) and at the benchmark's NLLB shape (8,000 pieces), ``[N]``, ``(N)`` and
-``ZZN`` tokenise into known pieces that decode back to themselves in English, Azerbaijani,
-Persian and Armenian context; ``<N>``, ``{N}``, ``__N__``, ``⟦N⟧`` and ``#N`` contain
-characters the vocabulary lacks and come back as ``<unk>``. Of the survivors, ``(N)``
-is ordinary parenthesised text a model may translate or drop (``(1)`` lists), and ``ZZN``
-has no bracket a model can keep apart from the neighbouring word, so the letters merge
-with what follows; ``[N]`` keeps its own pieces (``[``, digits, ``]``) in every context
-and is what URLs are already masked with.
+Placeholders are the ``[N]`` of ``worker.quality.protect`` (``PLACEHOLDER``), numbered
+after any placeholder already in the text, one per occurrence so that a dropped
+occurrence is noticed; restoring accepts what ``restore`` accepts (``[ 3 ]``, ``(3)``,
+``[۳]``). The form was chosen by measurement (``python -m bench.placeholders``, checked by
+``tests/worker/test_glossary_placeholders.py``): NLLB-style sentencepiece tokenizers
+trained on the fixture corpus, at the fixtures' size (1,500 pieces) and at the
+benchmark's NLLB-600M shape (8,000 pieces), tokenise each form with numbers 1-38 in
+English, Azerbaijani, Persian and Armenian sentences, next to possessives, glued case
+endings, ZWNJ plurals and parentheses. ``<N>``, ``{N}``, ``__N__``, ``⟦N⟧`` and ``#N``
+contain characters the vocabulary lacks: ``<unk>``, which does not decode back. ``(N)``
+is ordinary text there (``▁(1)`` is one piece, ``(12)`` three, ``((1))`` splits as
+``(``, ``1)``), so its pieces change with the number and the context. ``ZZN`` shares a
+piece with what follows it (``ZZ1)`` gives ``1)``). Only ``[N]`` comes out as pieces
+of its own (``[``, the digits, ``]``), the same in every context, with both vocabularies.
+The real checkpoint's vocabulary is not measured here (``--model`` does that).
 
 Target text goes through the target's orthography (``normalize_output``: Persian yeh and
 kaf, ZWNJ, digits; Armenian full stops), as model output does. ``restore_terms`` reports
@@ -68,6 +70,7 @@ from worker.quality.orthography import base_language, normalize_output
 from worker.quality.protect import _PLACEHOLDER_ANY, _PROTECTED
 
 GLOSSARY_FLAG = "glossary"
+PLACEHOLDER = "[{n}]"  # the form protect() uses; chosen by measurement, see above
 # Bump when the matching rules change, so cached translations made under old rules expire.
 RULES_VERSION = 1
 
@@ -156,7 +159,11 @@ class MaskedTerms:
     original: str
     masked: str
     matches: tuple[TermMatch, ...]
-    placeholders: tuple[str, ...]
+    numbers: tuple[int, ...]  # the placeholder number of each match
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        return tuple(PLACEHOLDER.format(n=number) for number in self.numbers)
 
 
 @dataclass(frozen=True)
@@ -286,14 +293,14 @@ class TermIndex:
             return MaskedTerms(text, text, (), ())
         existing = [int(to_ascii_digits(m.group(1))) for m in _PLACEHOLDER_ANY.finditer(text)]
         first = max(existing, default=0) + 1
-        placeholders = tuple(f"[{first + i}]" for i in range(len(matches)))
+        numbers = tuple(range(first, first + len(matches)))
         pieces: list[str] = []
         position = 0
-        for match, placeholder in zip(matches, placeholders, strict=True):
-            pieces += [text[position : match.start], placeholder]
+        for match, number in zip(matches, numbers, strict=True):
+            pieces += [text[position : match.start], PLACEHOLDER.format(n=number)]
             position = match.end
         pieces.append(text[position:])
-        return MaskedTerms(text, "".join(pieces), tuple(matches), placeholders)
+        return MaskedTerms(text, "".join(pieces), tuple(matches), numbers)
 
     def cache_component(self, text: str) -> str:
         """What the cache key of ``text``'s translation must add: the entries applied to it.
@@ -375,10 +382,7 @@ def restore_terms(
     """
     if not masked.matches:
         return RestoredTerms(translated, (), ())
-    by_number = {
-        int(placeholder[1:-1]): match
-        for placeholder, match in zip(masked.placeholders, masked.matches, strict=True)
-    }
+    by_number = dict(zip(masked.numbers, masked.matches, strict=True))
     rendered = {
         number: normalize_output(match.target, target, persian_digits=persian_digits)
         for number, match in by_number.items()
