@@ -1,11 +1,22 @@
-"""Database tables: jobs, their per-language translations, and live workers."""
+"""Database tables: jobs, their per-language translations, live workers, tenants, glossaries."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -71,6 +82,9 @@ class Job(Base):
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     callback_url: Mapped[str | None] = mapped_column(Text)
     webhook_status: Mapped[str | None] = mapped_column(String(16))
+    # The glossaries the job uses and their entries as they were at submission:
+    # {"glossaries": [{"id", "name", "version"}], "entries": [...]}.
+    glossary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -100,6 +114,8 @@ class JobTranslation(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
     flags: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Glossary entries applied to this language, sentence by sentence.
+    terms: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -200,3 +216,44 @@ class UsageCounter(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Glossary(Base):
+    """A tenant's glossary: how its desk writes names and terms in each language.
+
+    Entries are kept as one JSON list on the row, not as rows of their own: they are
+    always read and written together (the API replaces them as a set, import and
+    export take them all, a job snapshots them), a duplicate is decided by matching
+    rules no unique index can express (case, ZWNJ, Arabic letter variants), and
+    ``content_hash`` versions the set as a whole.
+    """
+
+    __tablename__ = "glossaries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(
+        String(64), ForeignKey("tenants.name", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    source_language: Mapped[str] = mapped_column(String(35))
+    is_default: Mapped[bool] = mapped_column(default=False)
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    entry_count: Mapped[int] = mapped_column(Integer, default=0)
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("tenant", "name", name="uq_glossaries_tenant_name"),
+        # At most one default glossary per tenant.
+        Index(
+            "uq_glossaries_default",
+            "tenant",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
