@@ -18,6 +18,7 @@ from service.errors import (
     TextTooLong,
     UnsupportedLanguage,
 )
+from service.glossary.domain import applied_terms_out, job_glossaries_out, job_snapshot
 from service.languages import AUTO, language_name, normalize_code, text_direction
 from service.limits import QUEUE_FULL_RETRY_AFTER, Limiter, QueueFull
 from service.models import Job, WebhookDelivery, WorkerRecord
@@ -201,6 +202,9 @@ def _validated(
         fields.remove("summary")
     if request.callback_url is not None:
         check_callback_url(request.callback_url, allow_private=settings.allow_private_callbacks)
+    glossary = job_snapshot(
+        db, settings, principal.tenant, request.glossaries, f"{request.title or ''}\n{request.text}"
+    )
     return store.NewJob(
         title=request.title,
         text=request.text,
@@ -211,6 +215,7 @@ def _validated(
         translate_fields=fields,
         tenant=principal.tenant,
         callback_url=request.callback_url,
+        glossary=glossary,
     )
 
 
@@ -255,6 +260,7 @@ def job_out(job: Job, deliveries: Sequence[WebhookDelivery] = ()) -> JobOut:
             summary=t.summary,
             body=t.body,
             flags=[SegmentFlag(**flag) for flag in t.flags or []],
+            terms=applied_terms_out(t.terms),
             error=ErrorInfo(code=t.error_code, message=t.error_message or "")
             if t.error_code
             else None,
@@ -279,6 +285,7 @@ def job_out(job: Job, deliveries: Sequence[WebhookDelivery] = ()) -> JobOut:
         analysis=job.analysis,
         attempts=job.attempts - (job.handbacks or 0),
         model=job.model,
+        glossaries=job_glossaries_out(job.glossary),
         webhook=_webhook_out(job, deliveries),
         created_at=job.created_at,
         updated_at=job.updated_at,

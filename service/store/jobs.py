@@ -11,6 +11,7 @@ import binascii
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +43,7 @@ class NewJob:
     tenant: str = "local"
     callback_url: str | None = None
     summary_ratio: float | None = None
+    glossary: dict[str, Any] | None = None  # service.glossary.domain.job_snapshot
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ def create_job(db: Database, new: NewJob, *, idempotency: Idempotency | None = N
         summary_sentences=new.summary_sentences,
         summary_ratio=new.summary_ratio,
         translate_fields=list(new.translate_fields),
+        glossary=new.glossary,
         progress_done=0,
         progress_total=0,
         attempts=0,

@@ -391,3 +391,35 @@ def test_through_a_tiny_model_terms_survive_or_the_sentence_is_flagged(
         # A placeholder of ours the model kept is never left in the text.
         for placeholder in terms.placeholders:
             assert placeholder not in restored.text
+
+
+# -- the API's snapshot keeps what the worker can match --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "source"),
+    [
+        ("NAGORNO KARABAKH’s districts and three parties; Dragoman Daily.", "en"),
+        ("DAĞLIQ QARABAĞIN rayonlarında, İRƏVAN və Bakı'da.", "az"),
+        ("در قره باغ کوهستانی، قرهباغ و قره‌باغ‌ها؛ تبريز و خامنه اي.", "fa"),
+        ("ԼԵՌՆԱՅԻՆ ՂԱՐԱԲԱՂՈՒՄ, Երեւանից և Հայաստանը։", "hy"),
+    ],
+)
+def test_the_api_snapshot_keeps_every_entry_the_worker_matches(text: str, source: str) -> None:
+    from service.glossary.entries import needle, squash
+
+    extra = [
+        Entry("y", "Երևան", "hy", {"en": "Yerevan"}),
+        Entry("i", "İrəvan", "az", {"en": "Yerevan"}),
+        Entry("t", "تبریز", "fa", {"en": "Tabriz"}),
+        Entry("k", "خامنه‌ای", "fa", {"en": "Khamenei"}),
+    ]
+    entries = [*ENTRIES, *extra]
+    haystack = squash(text)
+    matched = 0
+    for target in ("en", "az", "fa", "hy"):
+        for match in TermIndex(entries, source, target).find(text):
+            terms = [match.entry.source, *match.entry.targets.values()]
+            assert any(needle(term) in haystack for term in terms), match
+            matched += 1
+    assert matched >= 3
