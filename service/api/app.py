@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import tenants
+from service.api import glossaries
 from service.api.errors import error_body, install_error_handlers
 from service.api.routes import router
 from service.db import Database, prepare_store
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(glossaries.router)
     app.add_middleware(BodySizeLimit, max_bytes=current.max_body_bytes)
     return app
 
