@@ -384,7 +384,7 @@ def restore_terms(
         return RestoredTerms(translated, (), ())
     by_number = dict(zip(masked.numbers, masked.matches, strict=True))
     rendered = {
-        number: normalize_output(match.target, target, persian_digits=persian_digits)
+        number: render_target(match, target, persian_digits=persian_digits)
         for number, match in by_number.items()
     }
     found: set[int] = set()
@@ -397,20 +397,37 @@ def restore_terms(
         return rendered[number]
 
     text = _PLACEHOLDER_ANY.sub(unmask, translated)
-    applied = tuple(
-        AppliedTerm(
-            entry=match.entry.id,
-            glossary=match.entry.glossary,
-            source=match.text,
-            target=rendered[number],
-            keep=match.entry.keep,
-            direction=direction_of(rendered[number]),
-        )
-        for number, match in by_number.items()
-        if number in found
+    applied = applied_terms(
+        [m for n, m in by_number.items() if n in found], target, persian_digits=persian_digits
     )
     lost = tuple(match for number, match in by_number.items() if number not in found)
-    return RestoredTerms(text, applied, lost)
+    return RestoredTerms(text, tuple(applied), lost)
+
+
+def render_target(match: TermMatch, target: str, *, persian_digits: bool = False) -> str:
+    """The glossary's text for ``match`` as it goes into a ``target`` translation."""
+    return normalize_output(match.target, target, persian_digits=persian_digits)
+
+
+def applied_terms(
+    matches: Iterable[TermMatch], target: str, *, persian_digits: bool = False
+) -> list[AppliedTerm]:
+    """What to report for ``matches`` put into a translation (also for a cached one,
+    which is only cached when every term came through)."""
+    applied: list[AppliedTerm] = []
+    for match in matches:
+        text = render_target(match, target, persian_digits=persian_digits)
+        applied.append(
+            AppliedTerm(
+                entry=match.entry.id,
+                glossary=match.entry.glossary,
+                source=match.text,
+                target=text,
+                keep=match.entry.keep,
+                direction=direction_of(text),
+            )
+        )
+    return applied
 
 
 def direction_of(text: str) -> str:

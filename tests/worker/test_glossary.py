@@ -14,6 +14,7 @@ from worker.glossary import (
     JobGlossary,
     TermIndex,
     applied_entries_key,
+    applied_terms,
     cache_model_key,
     entries_from_snapshot,
     restore_terms,
@@ -423,3 +424,11 @@ def test_the_api_snapshot_keeps_every_entry_the_worker_matches(text: str, source
             assert any(needle(term) in haystack for term in terms), match
             matched += 1
     assert matched >= 3
+
+
+def test_terms_of_a_cached_translation_are_reported_like_fresh_ones() -> None:
+    index = TermIndex(ENTRIES, "en", "fa")
+    sentence = "Khamenei on Nagorno-Karabakh."
+    terms = index.mask(sentence)
+    fresh = restore_terms(terms, terms.masked, "fa").applied
+    assert applied_terms(index.find(sentence), "fa") == list(fresh)
