@@ -147,9 +147,11 @@ def submit_job(
 
 def request_hash(request: JobCreate) -> str:
     """SHA-256 of the validated request as canonical JSON (defaults filled in)."""
-    canonical = json.dumps(
-        request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    values = request.model_dump(mode="json")
+    if values.get("glossaries") is None:
+        # Requests from before glossaries existed keep their hash (and their key).
+        values.pop("glossaries", None)
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 

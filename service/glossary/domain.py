@@ -59,7 +59,8 @@ class Imported:
 class Export:
     content: bytes
     media_type: str
-    filename: str
+    filename: str  # ASCII, safe in any header
+    full_filename: str  # the glossary's own name, for clients that read filename*
 
 
 # -- create, replace -------------------------------------------------------------
@@ -234,7 +235,10 @@ def export_glossary(
     filename = _filename(glossary.name)
     if file_format == "csv":
         return Export(
-            write_csv(entries, glossary.languages), "text/csv; charset=utf-8", filename + ".csv"
+            write_csv(entries, glossary.languages),
+            "text/csv; charset=utf-8",
+            filename + ".csv",
+            glossary.name + ".csv",
         )
     content = write_tbx(
         title=glossary.name,
@@ -243,7 +247,7 @@ def export_glossary(
         entries=entries,
         version=tbx_version,
     )
-    return Export(content, "application/x-tbx+xml", filename + ".tbx")
+    return Export(content, "application/x-tbx+xml", filename + ".tbx", glossary.name + ".tbx")
 
 
 def _filename(name: str) -> str:

@@ -348,7 +348,9 @@ def test_export_imports_back_to_the_same_glossary(
     assert response.headers["content-type"].startswith(
         "text/csv" if file_format == "csv" else "application/x-tbx+xml"
     )
-    assert response.headers["content-disposition"] == f'attachment; filename="a.{file_format}"'
+    assert response.headers["content-disposition"].startswith(
+        f'attachment; filename="a.{file_format}"'
+    )
     again = client.post(
         f"/v1/glossaries/import?format={file_format}&name=b"
         f"&source_language={original['source_language']}",
@@ -364,7 +366,8 @@ def test_export_file_name_is_safe(client: TestClient) -> None:
     glossary = create(client, {**DESK, "name": 'Ermənistan "desk"/../x'})
     response = client.get(f"/v1/glossaries/{glossary['id']}/export?format=csv")
     assert response.headers["content-disposition"] == (
-        'attachment; filename="Ermnistan-desk-..-x.csv"'
+        'attachment; filename="Ermnistan-desk-..-x.csv"; '
+        "filename*=UTF-8''Erm%C9%99nistan%20%22desk%22%2F..%2Fx.csv"
     )
     error(client.get(f"/v1/glossaries/{glossary['id']}/export?format=pdf"), 422)
 
@@ -490,3 +493,18 @@ def test_openapi_lists_the_glossary_routes(client: TestClient) -> None:
         "/v1/glossaries/{glossary_id}/import",
         "/v1/glossaries/{glossary_id}/export",
     } <= set(paths)
+
+
+def test_idempotency_hashes_of_requests_without_glossaries_are_unchanged() -> None:
+    import hashlib
+    import json
+
+    from service.jobs import request_hash
+    from service.schemas import JobCreate
+
+    request = JobCreate(**ARTICLE)
+    before = request.model_dump(mode="json")
+    before.pop("glossaries")
+    canonical = json.dumps(before, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert request_hash(request) == hashlib.sha256(canonical.encode()).hexdigest()
+    assert request_hash(JobCreate(**ARTICLE, glossaries=[])) != request_hash(request)
