@@ -31,7 +31,7 @@ Matching (``TermIndex.find``), robust for news text:
 - the longest match wins; between matches of equal length the earlier one, then the entry
   listed first; nothing inside a URL, e-mail, handle, hashtag or existing placeholder.
 
-Placeholders are the ``[N]`` of ``worker.quality.protect`` (``PLACEHOLDER``), numbered
+Placeholders are the ``[N]`` of ``worker.pipeline.quality.protect`` (``PLACEHOLDER``), numbered
 after any placeholder already in the text, one per occurrence so that a dropped
 occurrence is noticed; restoring accepts what ``restore`` accepts (``[ 3 ]``, ``(3)``,
 ``[۳]``). The form was chosen by measurement (``python -m bench.placeholders``, checked by
@@ -65,9 +65,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.quality.numbers import to_ascii_digits
-from worker.quality.orthography import base_language, normalize_output
-from worker.quality.protect import _PLACEHOLDER_ANY, _PROTECTED
+from worker.pipeline.quality.numbers import to_ascii_digits
+from worker.pipeline.quality.orthography import base_language, normalize_output
+from worker.pipeline.quality.protect import _PLACEHOLDER_ANY, _PROTECTED
 
 GLOSSARY_FLAG = "glossary"
 PLACEHOLDER = "[{n}]"  # the form protect() uses; chosen by measurement, see above

@@ -19,7 +19,7 @@ from worker.glossary import (
     entries_from_snapshot,
     restore_terms,
 )
-from worker.quality import check_translation, normalize_output, protect, restore
+from worker.pipeline.quality import check_translation, normalize_output, protect, restore
 
 KARABAKH = Entry(
     "e-nk",

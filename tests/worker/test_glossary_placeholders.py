@@ -15,8 +15,8 @@ from bench.model import NLLB_600M
 from bench.placeholders import FORMS, load_tokenizer, measure
 from tests.fixtures.tiny_models import build_tiny_nllb
 from worker.glossary import PLACEHOLDER, JobGlossary
-from worker.quality.protect import protect
-from worker.quality.protect import restore as restore_protected
+from worker.pipeline.quality.protect import protect
+from worker.pipeline.quality.protect import restore as restore_protected
 
 # Forms with a character NLLB-style vocabularies trained on news text lack.
 UNKNOWN_TO_THE_VOCABULARY = ("<N>", "{N}", "__N__", "⟦N⟧", "#N")

@@ -18,9 +18,9 @@ from service.glossary import store
 from service.models import Job
 from service.settings import Settings
 from tests.conftest import make_settings
-from tests.service.test_api import ARTICLE, client_for
+from tests.fixtures.api import ARTICLE, client_for
 
-SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "glossaries"
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "glossaries"
 KARABAKH = {
     "source": "Nagorno-Karabakh",
     "targets": {"az": "Dağlıq Qarabağ", "fa-IR": "قره‌باغ کوهستانی", "hye": "Լեռնային Ղարաբաղ"},
