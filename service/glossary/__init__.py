@@ -7,6 +7,6 @@
     tbx.py       TBX-Basic import and export (TBX v2 ``martif`` and TBX v3 ``tbx``)
     domain.py    the functions behind the routes, and the glossary snapshot of a job
 
-The worker matches and protects the terms (``worker.glossary``); nothing here
+The worker matches and protects the terms (``worker.pipeline.glossary``); nothing here
 imports the worker.
 """

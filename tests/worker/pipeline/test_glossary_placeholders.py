@@ -14,7 +14,7 @@ import pytest
 from bench.model import NLLB_600M
 from bench.placeholders import FORMS, load_tokenizer, measure
 from tests.fixtures.tiny_models import build_tiny_nllb
-from worker.glossary import PLACEHOLDER, JobGlossary
+from worker.pipeline.glossary import PLACEHOLDER, JobGlossary
 from worker.pipeline.quality.protect import protect
 from worker.pipeline.quality.protect import restore as restore_protected
 
@@ -59,7 +59,7 @@ def test_at_the_nllb_shape_only_the_bracket_form_survives(nllb_shape_dir: Path) 
 
 
 def test_masked_sentences_tokenise_with_every_placeholder_intact(nllb_shape_dir: Path) -> None:
-    from worker.glossary import Entry
+    from worker.pipeline.glossary import Entry
 
     tokenizer = load_tokenizer(nllb_shape_dir)
     entries = [

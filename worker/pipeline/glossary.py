@@ -35,7 +35,7 @@ Placeholders are the ``[N]`` of ``worker.pipeline.quality.protect`` (``PLACEHOLD
 after any placeholder already in the text, one per occurrence so that a dropped
 occurrence is noticed; restoring accepts what ``restore`` accepts (``[ 3 ]``, ``(3)``,
 ``[۳]``). The form was chosen by measurement (``python -m bench.placeholders``, checked by
-``tests/worker/test_glossary_placeholders.py``): NLLB-style sentencepiece tokenizers
+``tests/worker/pipeline/test_glossary_placeholders.py``): NLLB-style sentencepiece tokenizers
 trained on the fixture corpus, at the fixtures' size (1,500 pieces) and at the
 benchmark's NLLB-600M shape (8,000 pieces), tokenise each form with numbers 1-38 in
 English, Azerbaijani, Persian and Armenian sentences, next to possessives, glued case
@@ -65,8 +65,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.languages import base_language
 from worker.pipeline.quality.numbers import to_ascii_digits
-from worker.pipeline.quality.orthography import base_language, normalize_output
+from worker.pipeline.quality.orthography import normalize_output
 from worker.pipeline.quality.protect import _PLACEHOLDER_ANY, _PROTECTED
 
 GLOSSARY_FLAG = "glossary"

@@ -8,7 +8,7 @@ import pytest
 
 from worker.engines.base import Segment
 from worker.engines.echo import EchoTranslator
-from worker.glossary import (
+from worker.pipeline.glossary import (
     GLOSSARY_FLAG,
     Entry,
     JobGlossary,
