@@ -19,6 +19,7 @@ from service.errors import (
     TextTooLong,
     UnsupportedLanguage,
 )
+from service.glossary.domain import applied_terms_out, job_glossaries_out, job_snapshot
 from service.htmltext import visible_text_length
 from service.languages import AUTO, language_name, normalize_code, text_direction
 from service.limits import QUEUE_FULL_RETRY_AFTER, Limiter, QueueFull
@@ -164,9 +165,11 @@ def chargeable_chars(request: JobCreate) -> int:
 
 def request_hash(request: JobCreate) -> str:
     """SHA-256 of the validated request as canonical JSON (defaults filled in)."""
-    canonical = json.dumps(
-        request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    values = request.model_dump(mode="json")
+    if values.get("glossaries") is None:
+        # Requests from before glossaries existed keep their hash (and their key).
+        values.pop("glossaries", None)
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -218,6 +221,9 @@ def _validated(
         fields.remove("summary")
     if request.callback_url is not None:
         check_callback_url(request.callback_url, allow_private=settings.allow_private_callbacks)
+    glossary = job_snapshot(
+        db, settings, principal.tenant, request.glossaries, f"{request.title or ''}\n{request.text}"
+    )
     return store.NewJob(
         title=request.title,
         text=request.text if request.format == "text" and request.text is not None else "",
@@ -233,6 +239,7 @@ def _validated(
         html=request.html if request.html is not None else _html_text(request),
         output_format=request.output_format,
         key_id=principal.key_id,
+        glossary=glossary,
     )
 
 
@@ -315,6 +322,7 @@ def job_out(job: Job, deliveries: Sequence[WebhookDelivery] = ()) -> JobOut:
             summary=t.summary,
             body=t.body,
             flags=[SegmentFlag(**flag) for flag in t.flags or []],
+            terms=applied_terms_out(t.terms),
             error=ErrorInfo(code=t.error_code, message=t.error_message or "")
             if t.error_code
             else None,
@@ -349,6 +357,7 @@ def job_out(job: Job, deliveries: Sequence[WebhookDelivery] = ()) -> JobOut:
         analysis=job.analysis,
         attempts=job.attempts - (job.handbacks or 0),
         model=job.model,
+        glossaries=job_glossaries_out(job.glossary),
         webhook=_webhook_out(job, deliveries),
         created_at=job.created_at,
         updated_at=job.updated_at,

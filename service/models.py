@@ -1,4 +1,4 @@
-"""Database tables: jobs, their per-language translations, live workers, feeds."""
+"""Database tables: jobs and their translations, workers, tenants, feeds, glossaries."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -94,6 +95,9 @@ class Job(Base):
     site: Mapped[str | None] = mapped_column(Text)
     # The API key that submitted the job (its character quota is charged for fetched text).
     key_id: Mapped[str | None] = mapped_column(String(36))
+    # The glossaries the job uses and their entries as they were at submission:
+    # {"glossaries": [{"id", "name", "version"}], "entries": [...]}.
+    glossary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -123,6 +127,8 @@ class JobTranslation(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
     flags: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Glossary entries applied to this language, sentence by sentence.
+    terms: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -271,3 +277,44 @@ class FeedItem(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("feed_id", "key", name="uq_feed_items_feed_id_key"),)
+
+
+class Glossary(Base):
+    """A tenant's glossary: how its desk writes names and terms in each language.
+
+    Entries are kept as one JSON list on the row, not as rows of their own: they are
+    always read and written together (the API replaces them as a set, import and
+    export take them all, a job snapshots them), a duplicate is decided by matching
+    rules no unique index can express (case, ZWNJ, Arabic letter variants), and
+    ``content_hash`` versions the set as a whole.
+    """
+
+    __tablename__ = "glossaries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(
+        String(64), ForeignKey("tenants.name", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    source_language: Mapped[str] = mapped_column(String(35))
+    is_default: Mapped[bool] = mapped_column(default=False)
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    entry_count: Mapped[int] = mapped_column(Integer, default=0)
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("tenant", "name", name="uq_glossaries_tenant_name"),
+        # At most one default glossary per tenant.
+        Index(
+            "uq_glossaries_default",
+            "tenant",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.contract import JobStatus, TranslatableField, TranslationStatus
+from service.glossary.schemas import AppliedTermOut, JobGlossaryOut
 
 
 class SummaryOptions(BaseModel):
@@ -119,6 +120,19 @@ class JobCreate(JobOptions):
         description="How `text` is written: html means it is HTML (as LibreTranslate's "
         "format=html) and the output keeps its markup.",
     )
+    glossaries: list[str] | None = Field(
+        default=None,
+        max_length=64,
+        description="Ids of your glossaries to apply, first one first where two give the "
+        "same term; your default glossary when not given, none with [].",
+    )
+
+    @field_validator("glossaries")
+    @classmethod
+    def _glossary_ids(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(len(item) > 64 or _has_surrogate(item) for item in value):
+            raise ValueError("glossary ids are at most 64 characters of valid Unicode")
+        return value
 
     @field_validator("title", "text", "html", "url", mode="before")
     @classmethod
@@ -192,7 +206,7 @@ class SegmentFlag(BaseModel):
     source: str = Field(description="The source sentence (shortened).")
     flags: list[str] = Field(
         description="untranslated, wrong_script, wrong_language, repetition, length_ratio, "
-        "numbers, lost_placeholder"
+        "numbers, lost_placeholder, glossary (a glossary term did not come through)"
     )
 
 
@@ -203,6 +217,9 @@ class TranslationOut(BaseModel):
     summary: str | None = None
     body: str | None = None
     flags: list[SegmentFlag] = Field(default_factory=list)
+    terms: list[AppliedTermOut] = Field(
+        default_factory=list, description="Glossary entries applied, sentence by sentence."
+    )
     error: ErrorInfo | None = None
 
 
@@ -261,6 +278,9 @@ class JobOut(BaseModel):
         description="Tries at the job; a try handed back by a stopping worker is not counted."
     )
     model: str | None
+    glossaries: list[JobGlossaryOut] = Field(
+        default_factory=list, description="The glossaries the job applies, as submitted."
+    )
     webhook: WebhookOut | None = None
     created_at: dt.datetime
     updated_at: dt.datetime

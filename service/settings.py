@@ -96,6 +96,15 @@ class Settings(BaseSettings):
     max_target_languages: int = Field(default=10, ge=1)
     max_summary_sentences: int = Field(default=20, ge=1)
 
+    glossary_max_entries: int = Field(
+        default=5000, ge=1, le=100_000, description="Entries in one glossary."
+    )
+    glossary_max_per_tenant: int = Field(default=100, ge=1, description="Glossaries per tenant.")
+    glossary_max_term_chars: int = Field(
+        default=200, ge=1, le=2000, description="Characters in one term or target text."
+    )
+    glossary_max_per_job: int = Field(default=10, ge=1, description="Glossaries one job names.")
+
     task_soft_time_limit: int = Field(default=1800, ge=1, description="Seconds.")
     task_time_limit: int = Field(default=1900, ge=1, description="Seconds.")
     task_max_retries: int = Field(default=5, ge=0)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import tenants
-from service.api import feeds, jobs, system
+from service.api import feeds, glossaries, jobs, system
 from service.api.errors import error_body, install_error_handlers
 from service.db import Database, prepare_store
 from service.limits import Limiter, PayloadTooLarge, make_counter
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for family in (jobs, feeds, system):
+    for family in (jobs, feeds, glossaries, system):
         app.include_router(family.router)
     app.add_middleware(BodySizeLimit, max_bytes=current.max_body_bytes)
     return app

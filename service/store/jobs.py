@@ -11,6 +11,7 @@ import binascii
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +48,7 @@ class NewJob:
     html: str | None = None
     output_format: str = "text"
     key_id: str | None = None
+    glossary: dict[str, Any] | None = None  # service.glossary.domain.job_snapshot
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def create_job(db: Database, new: NewJob, *, idempotency: Idempotency | None = N
         html=new.html,
         output_format=new.output_format,
         key_id=new.key_id,
+        glossary=new.glossary,
         progress_done=0,
         progress_total=0,
         attempts=0,

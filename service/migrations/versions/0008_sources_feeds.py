@@ -1,9 +1,4 @@
-"""Jobs from HTML and URLs (source, output format, extracted metadata); feeds and their items.
-
-Revision ID: 0008
-Revises: 0006
-Create Date: 2026-12-02
-"""
+"""Jobs from HTML and URLs (source, output format, extracted metadata); feeds and their items."""
 
 from __future__ import annotations
 
@@ -13,9 +8,7 @@ from alembic import op
 from service.models import UTCDateTime
 
 revision = "0008"
-down_revision = "0006"
-branch_labels = None
-depends_on = None
+down_revision = "0007"
 
 
 def upgrade() -> None:
