@@ -206,7 +206,8 @@ class SegmentFlag(BaseModel):
     source: str = Field(description="The source sentence (shortened).")
     flags: list[str] = Field(
         description="untranslated, wrong_script, wrong_language, repetition, length_ratio, "
-        "numbers, lost_placeholder, glossary (a glossary term did not come through)"
+        "numbers, lost_placeholder, glossary (a glossary term did not come through), "
+        "lost_markup (inline HTML markup did not come through)"
     )
 
 

@@ -20,13 +20,13 @@ from worker.pipeline.abstractive import TransformersSummarizer
 from worker.pipeline.context import WorkerContext
 from worker.pipeline.detect import DocumentDetection, detect_document
 from worker.pipeline.formats import Parsed, get_format
+from worker.pipeline.quality import Flag
 from worker.pipeline.quotes import complete as complete_quotes
 from worker.pipeline.sources.load import load_source
 from worker.pipeline.summarize import ExtractiveSummarizer, summary_length
 from worker.pipeline.text import normalize_text, sentence_separator
 from worker.pipeline.translate import Unit
 
-LOST_MARKUP = "lost_markup"
 # A paragraph is translated from its own language only when the detector is this sure.
 PARAGRAPH_LANGUAGE_CONFIDENCE = 0.9
 
@@ -94,7 +94,7 @@ class Article:
                     "field": "body",
                     "index": loss.sentence,
                     "source": sentences[loss.sentence][:200],
-                    "flags": [LOST_MARKUP],
+                    "flags": [str(Flag.LOST_MARKUP)],
                 }
                 for loss in report.losses
             ]

@@ -66,11 +66,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.languages import base_language
+from worker.pipeline.quality.checks import Flag
 from worker.pipeline.quality.numbers import to_ascii_digits
 from worker.pipeline.quality.orthography import normalize_output
 from worker.pipeline.quality.protect import _PLACEHOLDER_ANY, _PROTECTED
 
-GLOSSARY_FLAG = "glossary"
 PLACEHOLDER = "[{n}]"  # the form protect() uses; chosen by measurement, see above
 # Bump when the matching rules change, so cached translations made under old rules expire.
 RULES_VERSION = 1
@@ -203,7 +203,7 @@ class RestoredTerms:
 
     @property
     def flags(self) -> list[str]:
-        return [GLOSSARY_FLAG] if self.lost else []
+        return [str(Flag.GLOSSARY)] if self.lost else []
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 from service import store
 from service.contract import TranslationStatus
 from service.errors import DragomanError, JobTimeout, PermanentError, UnsupportedLanguage
+from service.glossary.store import record_terms
 from service.languages import text_direction
 from service.models import Job
 from worker import metrics
@@ -27,6 +28,14 @@ from worker.engines.scheduler import BatchScheduler
 from worker.models.registry import load_model
 from worker.pipeline.cache import cache_key
 from worker.pipeline.context import HandedBack, WorkerContext
+from worker.pipeline.glossary import (
+    JobGlossary,
+    MaskedTerms,
+    TermIndex,
+    applied_terms,
+    cache_model_key,
+    restore_terms,
+)
 from worker.pipeline.quality import (
     Flag,
     Protected,
@@ -88,16 +97,19 @@ class Piece:
     text: str
     protected: Protected
     quoted: Balanced
+    terms: MaskedTerms  # glossary terms masked in protected.masked: what the engine gets
     strict: bool = False
     result: str | None = None
     flags: list[str] = field(default_factory=list)
-    first_try: tuple[str, list[str]] | None = None
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    first_try: tuple[str, list[str], list[dict[str, Any]]] | None = None
 
 
 @dataclass
 class UnitWork:
     unit: Unit
     pieces: list[Piece]
+    cache_key: str  # looked up before translation, stored under after
 
     @property
     def done(self) -> bool:
@@ -116,6 +128,18 @@ class LanguagePlan:
     places: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     error: DragomanError | None = None
     stored: bool = False
+    terms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def term_records(self) -> list[dict[str, Any]]:
+        """Glossary terms applied, per place of their sentence, in reading order."""
+        order = {"title": 0, "summary": 1, "body": 2}
+        records = [
+            {"field": field_, "index": index, **term}
+            for text, terms in self.terms.items()
+            for field_, index in self.places.get(text, ())
+            for term in terms
+        ]
+        return sorted(records, key=lambda r: (order.get(r["field"], 3), r["index"]))
 
     def flag_records(self) -> list[dict[str, Any]]:
         """Flagged sentences as stored on the translation, in reading order."""
@@ -160,16 +184,17 @@ def translate_article(
     pieces_of = _split_units(translator, units, analysis) if translator else {}
     if analysis.get("split_segments"):
         store.record_analysis(ctx.db, job.id, analysis, attempt=job.attempts)
+    glossary = JobGlossary.from_snapshot(job.glossary)
     submissions: list[Submission] = []
     total = 0
     for plan in plans:
-        total += _plan_language(ctx, plan, units, translator, pieces_of, submissions)
+        total += _plan_language(ctx, plan, units, translator, pieces_of, submissions, glossary)
     store.record_plan(ctx.db, job.id, total=total, attempt=job.attempts)
     done = total - sum(1 for _ in submissions)
     scheduler = ctx.scheduler(translator) if submissions and translator else None
     if scheduler is not None:
         segments = [
-            Segment(piece.protected.masked, work.unit.source, plan.target)
+            Segment(piece.terms.masked, work.unit.source, plan.target)
             for plan, work, piece in submissions
         ]
         for (plan, work, piece), future in zip(
@@ -195,6 +220,7 @@ def _plan_language(
     translator: Translator | None,
     pieces_of: dict[str, list[str]],
     submissions: list[Submission],
+    glossary: JobGlossary,
 ) -> int:
     """Fill ``plan`` from the source and the cache, queue the rest; the work it counts."""
     pending: list[Unit] = []
@@ -213,16 +239,31 @@ def _plan_language(
             f"The model {model!r} cannot translate {', '.join(refused)} into {plan.target}."
         )
         return len(pending)
-    keys = {u.text: cache_key(model, u.source, plan.target, u.text) for u in pending}
+    keys = {
+        u.text: cache_key(
+            cache_model_key(model, glossary.index(u.source, plan.target).cache_component(u.text)),
+            u.source,
+            plan.target,
+            u.text,
+        )
+        for u in pending
+    }
     hits = ctx.translation_cache().get_many(list(keys.values()))
     metrics.CACHE_LOOKUPS.labels("hit").inc(len(hits))
     metrics.CACHE_LOOKUPS.labels("miss").inc(len(keys) - len(hits))
     total = len(pending)
     for unit in pending:
+        index = glossary.index(unit.source, plan.target)
         if keys[unit.text] in hits:
             plan.translated[unit.text] = hits[keys[unit.text]]
+            applied = applied_terms(
+                index.find(unit.text), plan.target, persian_digits=ctx.settings.persian_digits
+            )
+            if applied:
+                plan.terms[unit.text] = [term.as_record() for term in applied]
             continue
-        work = UnitWork(unit, [_piece(text) for text in pieces_of[unit.text]])
+        pieces = [_piece(text, index) for text in pieces_of[unit.text]]
+        work = UnitWork(unit, pieces, keys[unit.text])
         plan.work.append(work)
         total += len(work.pieces) - 1
         submissions += [(plan, work, piece) for piece in work.pieces]
@@ -257,9 +298,10 @@ def _split_units(
     return pieces
 
 
-def _piece(text: str) -> Piece:
+def _piece(text: str, index: TermIndex) -> Piece:
     quoted = balance(text)
-    return Piece(text, protect(quoted.text), quoted)
+    protected = protect(quoted.text)
+    return Piece(text, protected, quoted, index.mask(protected.masked))
 
 
 def _token_counter(translator: Translator, source: str) -> Callable[[str], int]:
@@ -280,7 +322,6 @@ def _collect(
 ) -> None:
     """Wait for the job's segments, checking each, committing progress and finished languages."""
     cache = ctx.translation_cache()
-    model_key = ctx.settings.translation_model
     options = ctx.settings
     last_progress = last_cancel_check = time.monotonic()
     reported = done
@@ -295,14 +336,12 @@ def _collect(
                     text = future.result()  # an engine error fails the job here
                     if _check_piece(piece, text, work.unit.source, plan.target, options):
                         # failed its checks: once more, with stricter decoding
-                        strict = Segment(
-                            piece.protected.masked, work.unit.source, plan.target, True
-                        )
+                        strict = Segment(piece.terms.masked, work.unit.source, plan.target, True)
                         plan.futures[scheduler.submit(job.id, [strict])[0]] = (work, piece)
                         continue
                     done += 1
                     if work.done:
-                        _finish_unit(plan, work, fresh, model_key)
+                        _finish_unit(plan, work, fresh)
             cache.put_many(fresh)
             _store_completed(ctx, job, plans, render)
             now = time.monotonic()
@@ -328,7 +367,8 @@ def _collect(
 
 def _check_piece(piece: Piece, output: str, source: str, target: str, settings: Any) -> bool:
     """Post-process an engine output into ``piece``; True if it should be retried."""
-    restored, lost = restore(piece.protected, output)
+    terms = restore_terms(piece.terms, output, target, persian_digits=settings.persian_digits)
+    restored, lost = restore(piece.protected, terms.text)
     restored = piece.quoted.restore(restored)
     repaired, _ = repair_numbers(piece.text, restored, target)
     text = normalize_output(repaired, target, persian_digits=settings.persian_digits)
@@ -338,25 +378,30 @@ def _check_piece(piece: Piece, output: str, source: str, target: str, settings: 
         flags = [str(flag) for flag in check_translation(piece.text, text, source, target)]
     if lost and Flag.LOST_PLACEHOLDER not in flags:
         flags.append(str(Flag.LOST_PLACEHOLDER))
+    flags += terms.flags
+    applied = [term.as_record() for term in terms.applied]
     if flags and retry and not piece.strict:
         piece.strict = True
-        piece.first_try = (text, flags)
+        piece.first_try = (text, flags, applied)
         return True
     if piece.first_try is not None and len(piece.first_try[1]) < len(flags):
-        text, flags = piece.first_try  # the stricter retry did worse
-    piece.result, piece.flags = text, flags
+        text, flags, applied = piece.first_try  # the stricter retry did worse
+    piece.result, piece.flags, piece.applied = text, flags, applied
     return False
 
 
-def _finish_unit(plan: LanguagePlan, work: UnitWork, fresh: dict[str, str], model_key: str) -> None:
+def _finish_unit(plan: LanguagePlan, work: UnitWork, fresh: dict[str, str]) -> None:
     unit = work.unit
     text = join_pieces([piece.result or "" for piece in work.pieces], plan.target)
     plan.translated[unit.text] = text
     flags = sorted({flag for piece in work.pieces for flag in piece.flags})
+    applied = [term for piece in work.pieces for term in piece.applied]
+    if applied:
+        plan.terms[unit.text] = applied
     if flags:
         plan.flags[unit.text] = flags
     else:  # only clean translations are worth reusing
-        fresh[cache_key(model_key, unit.source, plan.target, unit.text)] = text
+        fresh[work.cache_key] = text
     plan.work.remove(work)
 
 
@@ -385,4 +430,5 @@ def _store_language(ctx: WorkerContext, job: Job, plan: LanguagePlan, render: An
             "flags": flags,
             **fields,
         }
+    record_terms(ctx.db, job.id, plan.target, plan.term_records(), attempt=job.attempts)
     store.record_translation(ctx.db, job.id, plan.target, attempt=job.attempts, **result)

@@ -9,7 +9,6 @@ import pytest
 from worker.engines.base import Segment
 from worker.engines.echo import EchoTranslator
 from worker.pipeline.glossary import (
-    GLOSSARY_FLAG,
     Entry,
     JobGlossary,
     TermIndex,
@@ -19,7 +18,7 @@ from worker.pipeline.glossary import (
     entries_from_snapshot,
     restore_terms,
 )
-from worker.pipeline.quality import check_translation, normalize_output, protect, restore
+from worker.pipeline.quality import Flag, check_translation, normalize_output, protect, restore
 
 KARABAKH = Entry(
     "e-nk",
@@ -209,7 +208,7 @@ def test_each_occurrence_has_its_own_placeholder() -> None:
     restored = restore_terms(terms, "[1] և ։", "hy")
     assert restored.text == "Հայաստան և ։"
     assert [m.start for m in restored.lost] == [12]
-    assert restored.flags == [GLOSSARY_FLAG]
+    assert restored.flags == [str(Flag.GLOSSARY)]
 
 
 @pytest.mark.parametrize("output", ["[ 1 ] – [۲]", "(1) – {2}", "<1> – [٢]"])
@@ -360,7 +359,7 @@ def test_through_the_echo_engine_every_term_comes_back() -> None:
     }.items():
         text, flags, applied = translate_sentence(EchoTranslator(), sentence, "en", target)
         assert text == expected
-        assert GLOSSARY_FLAG not in flags
+        assert Flag.GLOSSARY not in flags
         assert [a["entry"] for a in applied] == ["e-kh", "e-nk", "e-d"]
 
 
@@ -386,7 +385,7 @@ def test_through_a_tiny_model_terms_survive_or_the_sentence_is_flagged(
         restored = restore_terms(terms, raw, target)
         # Every term is accounted for: applied, or lost and flagged.
         assert len(restored.applied) + len(restored.lost) == len(terms.matches)
-        assert (restored.flags == [GLOSSARY_FLAG]) == bool(restored.lost)
+        assert (restored.flags == [str(Flag.GLOSSARY)]) == bool(restored.lost)
         for term in restored.applied:
             assert term.target in restored.text
         # A placeholder of ours the model kept is never left in the text.

@@ -1,9 +1,4 @@
-"""A job with a glossary through the whole pipeline (echo engine).
-
-Strict xfail until ``worker.pipeline.translate`` calls ``worker.pipeline.glossary``;
-remove the marker with that change (the tests then pass, and a strict xfail that passes
-fails the run).
-"""
+"""A job with a glossary through the whole pipeline (echo engine)."""
 
 from __future__ import annotations
 
@@ -24,10 +19,6 @@ from worker.engines.base import Segment
 from worker.engines.echo import EchoTranslator
 from worker.pipeline import job as pipeline
 from worker.pipeline.context import WorkerContext
-
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="the pipeline does not apply glossaries yet (worker.pipeline.glossary)"
-)
 
 TEXT = "Khamenei spoke about Nagorno-Karabakh on Monday.\n\nArmenia's envoy left Nagorno Karabakh."
 

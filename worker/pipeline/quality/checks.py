@@ -29,6 +29,8 @@ class Flag(StrEnum):
     LENGTH_RATIO = "length_ratio"
     NUMBERS = "numbers"
     LOST_PLACEHOLDER = "lost_placeholder"
+    GLOSSARY = "glossary"  # a required glossary term did not come through
+    LOST_MARKUP = "lost_markup"  # inline HTML markup did not come through
 
 
 # ISO 15924 code -> first word of the Unicode character names of its letters.

@@ -377,6 +377,8 @@ def test_flag_values_are_stable_strings() -> None:
         "length_ratio",
         "numbers",
         "lost_placeholder",
+        "glossary",
+        "lost_markup",
     ]
 
 
