@@ -1,4 +1,4 @@
-"""Usage limits: requests per minute and article characters per day, per API key.
+"""Usage limits: writes and reads per minute and article characters per day, per API key.
 
 Fixed windows (the minute, the UTC day) counted atomically: in Redis when the
 broker is Redis (INCRBY and EXPIREAT in one transaction), else in the
@@ -6,7 +6,7 @@ broker is Redis (INCRBY and EXPIREAT in one transaction), else in the
 The errors a caller sees, each carrying ``retry_after`` (seconds):
 
     TransientError
-    ├── RateLimited           (429 rate_limited)     too many requests this minute
+    ├── RateLimited           (429 rate_limited)     too many writes, or reads, this minute
     ├── QuotaExceeded         (429 quota_exceeded)   too many characters today
     └── QueueFull             (503 queue_full)       too many jobs waiting
     PermanentError
@@ -153,6 +153,26 @@ class Limiter:
                 f"More than {principal.requests_per_minute} requests this minute; "
                 f"try again in {retry_after} s.",
                 limit=principal.requests_per_minute,
+                retry_after=retry_after,
+            )
+
+    def check_reads(self, principal: Principal, per_minute: int) -> None:
+        """Count one read (a GET), in a window of its own; ``per_minute`` 0 counts nothing.
+
+        A page or a client following its jobs reads far more often than it submits, so
+        reads never use up the requests a key has for submissions.
+
+        Raises:
+            RateLimited: over ``per_minute`` reads this minute.
+        """
+        if per_minute <= 0:
+            return
+        key, expires_at, retry_after = self._window(f"reads:{principal.subject}", MINUTE)
+        if self._add(key, 1, expires_at) > per_minute:
+            raise RateLimited(
+                f"More than {per_minute} reads this minute (DRAGOMAN_READ_RATE_LIMIT_PER_MINUTE); "
+                f"try again in {retry_after} s.",
+                limit=per_minute,
                 retry_after=retry_after,
             )
 

@@ -195,7 +195,16 @@ class Settings(BaseSettings):
         "act as tenant 'local' (`dragoman serve` on a loopback address only, by default).",
     )
     rate_limit_per_minute: int = Field(
-        default=600, ge=1, description="Requests per minute per API key, unless the key says."
+        default=600,
+        ge=1,
+        description="Submissions and other writes per minute per API key, unless the key says "
+        "(reads have read_rate_limit_per_minute).",
+    )
+    read_rate_limit_per_minute: int = Field(
+        default=6000,
+        ge=0,
+        description="Reads (GET: jobs, their events, lists, languages, glossaries) per minute "
+        "per API key, counted apart from rate_limit_per_minute; 0: reads are not limited.",
     )
     chars_per_day: int = Field(
         default=2_000_000, ge=1, description="Article characters per UTC day per API key."

@@ -40,16 +40,25 @@ QueueDep = Annotated[JobQueue, Depends(_state("queue"))]
 LimiterDep = Annotated[Limiter, Depends(_state("limiter"))]
 
 
+# Reads: a page or a client following its jobs; counted apart from submissions.
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 def authorize(
+    request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
     limiter: LimiterDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Principal:
-    """The caller, authenticated and counted against its requests per minute."""
+    """The caller, authenticated; a read counted against its reads per minute, any other
+    request against its requests per minute."""
     principal = authenticate(db, settings, bearer.credentials if bearer else api_key)
-    limiter.check_rate(principal)
+    if request.method in READ_METHODS:
+        limiter.check_reads(principal, settings.read_rate_limit_per_minute)
+    else:
+        limiter.check_rate(principal)
     return principal
 
 

@@ -31,6 +31,7 @@ from tests.conftest import REDIS_URL, make_settings
 from tests.fixtures.api import ARTICLE, client_for, queued_messages
 
 REDIS_DB = f"{REDIS_URL}/13"
+MISSING = "00000000-0000-0000-0000-000000000000"  # a job id no test creates
 
 
 def next_minute_plus(seconds: int) -> float:
@@ -58,18 +59,57 @@ def test_requests_over_the_minute_are_429_with_retry_after(backend_settings: Set
         assert counter is (RedisCounter if backend_settings.broker_url else DatabaseCounter)
         frozen(client, next_minute_plus(20))
         for _ in range(3):
-            assert client.get("/v1/jobs").status_code == 200
-        refused = client.get("/v1/jobs")
+            assert client.delete(f"/v1/jobs/{MISSING}").status_code == 404
+        refused = client.delete(f"/v1/jobs/{MISSING}")
         assert refused.status_code == 429
         assert refused.headers["Retry-After"] == "40"
         error = refused.json()["error"]
         assert error["code"] == "rate_limited"
         assert error["details"] == {"limit": 3, "retry_after": 40}
-        # every endpoint counts, creating jobs included
+        # every writing endpoint counts, creating jobs included
         assert client.post("/v1/jobs", json=ARTICLE).status_code == 429
+        # reads have their own window
+        assert client.get("/v1/jobs").status_code == 200
         # the next minute is a new window
         frozen(client, next_minute_plus(20) + 60)
-        assert client.get("/v1/jobs").status_code == 200
+        assert client.delete(f"/v1/jobs/{MISSING}").status_code == 404
+
+
+def test_reads_have_their_own_limit(backend_settings: Settings) -> None:
+    """Following jobs does not use up submissions, nor submissions reads."""
+    backend_settings.rate_limit_per_minute = 3
+    backend_settings.read_rate_limit_per_minute = 12
+    with client_for(backend_settings) as client:
+        frozen(client, next_minute_plus(30))
+        job_id = client.post("/v1/jobs", json=ARTICLE).json()["id"]
+        reads = [client.get(f"/v1/jobs/{job_id}").status_code for _ in range(12)]
+        assert reads == [200] * 12
+        refused = client.get("/v1/jobs")
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "30"
+        error = refused.json()["error"]
+        assert error["details"] == {"limit": 12, "retry_after": 30}
+        assert "DRAGOMAN_READ_RATE_LIMIT_PER_MINUTE" in error["message"]
+        # two writes are left of three
+        assert client.post("/v1/jobs", json=ARTICLE).status_code == 202
+        assert client.delete(f"/v1/jobs/{job_id}").status_code == 200
+        assert client.delete(f"/v1/jobs/{job_id}").status_code == 429
+
+
+def test_the_default_read_limit_lets_a_page_follow_many_jobs() -> None:
+    """12 running jobs polled twice a second: 1,440 reads a minute, under the default."""
+    defaults = Settings()
+    assert defaults.read_rate_limit_per_minute >= 4 * 1440
+    assert defaults.read_rate_limit_per_minute >= 10 * defaults.rate_limit_per_minute
+
+
+def test_reads_unlimited_with_zero(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, read_rate_limit_per_minute=0, rate_limit_per_minute=1)
+    with client_for(settings) as client:
+        frozen(client, next_minute_plus(0))
+        assert {client.get("/v1/jobs").status_code for _ in range(20)} == {200}
+        assert client.delete(f"/v1/jobs/{MISSING}").status_code == 404
+        assert client.delete(f"/v1/jobs/{MISSING}").status_code == 429
 
 
 def test_each_key_has_its_own_window(backend_settings: Settings) -> None:
@@ -78,8 +118,12 @@ def test_each_key_has_its_own_window(backend_settings: Settings) -> None:
         moment = next_minute_plus(0)
         frozen(first, moment)
         frozen(second, moment)
-        assert [first.get("/v1/jobs").status_code for _ in range(3)] == [200, 200, 429]
-        assert second.get("/v1/jobs").status_code == 200
+        assert [first.delete(f"/v1/jobs/{MISSING}").status_code for _ in range(3)] == [
+            404,
+            404,
+            429,
+        ]
+        assert second.delete(f"/v1/jobs/{MISSING}").status_code == 404
 
 
 def test_characters_per_day_are_a_quota(backend_settings: Settings) -> None:
@@ -107,10 +151,17 @@ def test_a_quota_counts_the_title_too(tmp_path: Path) -> None:
 
 
 def test_open_mode_is_limited_too(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, auth="disabled", rate_limit_per_minute=2)
+    settings = make_settings(
+        tmp_path, auth="disabled", rate_limit_per_minute=2, read_rate_limit_per_minute=3
+    )
     with TestClient(create_app(settings)) as client:
         frozen(client, next_minute_plus(0))
-        assert [client.get("/v1/jobs").status_code for _ in range(3)] == [200, 200, 429]
+        assert [client.delete(f"/v1/jobs/{MISSING}").status_code for _ in range(3)] == [
+            404,
+            404,
+            429,
+        ]
+        assert [client.get("/v1/jobs").status_code for _ in range(4)] == [200, 200, 200, 429]
 
 
 def test_redis_unreachable_lets_requests_through(caplog: pytest.LogCaptureFixture) -> None:
