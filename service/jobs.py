@@ -21,7 +21,7 @@ from service.errors import (
 )
 from service.glossary.domain import applied_terms_out, job_glossaries_out, job_snapshot
 from service.htmltext import visible_text_length
-from service.languages import AUTO, language_name, normalize_code, text_direction
+from service.languages import AUTO, language_name, native_name, normalize_code, text_direction
 from service.limits import QUEUE_FULL_RETRY_AFTER, Limiter, QueueFull
 from service.models import Job, WebhookDelivery, WorkerRecord
 from service.queue import JobQueue
@@ -95,7 +95,12 @@ def model_readiness(workers: Sequence[WorkerRecord], settings: Settings) -> dict
 
 def describe_languages(codes: list[str]) -> list[LanguageOut]:
     return [
-        LanguageOut(code=code, name=language_name(code), direction=text_direction(code))
+        LanguageOut(
+            code=code,
+            name=language_name(code),
+            native_name=native_name(code),
+            direction=text_direction(code),
+        )
         for code in codes
     ]
 

@@ -149,3 +149,17 @@ def language_name(code: str) -> str:
         return str(langcodes.Language.get(code).display_name())
     except (LanguageTagError, ValueError, KeyError):
         return code
+
+
+# CLDR has no autonym for these; the names their own writers use.
+_NATIVE_NAME_GAPS = {"azb": "تۆرکجه"}
+
+
+def native_name(code: str) -> str:
+    """The language's name in itself (``fa`` -> ``فارسی``); the English name if unknown."""
+    if code in _NATIVE_NAME_GAPS:
+        return _NATIVE_NAME_GAPS[code]
+    try:
+        return str(langcodes.Language.get(code).autonym())
+    except (LanguageTagError, ValueError, KeyError):
+        return language_name(code)

@@ -296,7 +296,8 @@ class JobList(BaseModel):
 
 class LanguageOut(BaseModel):
     code: str
-    name: str
+    name: str = Field(description="The language's name in English.")
+    native_name: str = Field(description="The language's name in itself (فارسی, հայերեն).")
     direction: Literal["ltr", "rtl"]
 
 

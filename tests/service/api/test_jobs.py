@@ -115,7 +115,15 @@ def test_unknown_language_lists_what_the_model_supports(
     assert error["details"]["supported"] == ["az", "en", "fa", "hy"]
     languages = client.get("/v1/languages").json()
     assert languages["model"] == settings.translation_model
-    assert {"code": "fa", "name": "Persian", "direction": "rtl"} in languages["languages"]
+    by_code = {language["code"]: language for language in languages["languages"]}
+    assert by_code["fa"] == {
+        "code": "fa",
+        "name": "Persian",
+        "native_name": "فارسی",
+        "direction": "rtl",
+    }
+    assert by_code["hy"]["native_name"] == "հայերեն"
+    assert by_code["az"]["native_name"] == "azərbaycan"
     db.dispose()
 
 
