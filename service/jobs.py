@@ -26,6 +26,7 @@ from service.limits import QUEUE_FULL_RETRY_AFTER, Limiter, QueueFull
 from service.models import Job, WebhookDelivery, WorkerRecord
 from service.queue import JobQueue
 from service.schemas import (
+    ArticleOut,
     ErrorInfo,
     JobCreate,
     JobList,
@@ -317,6 +318,27 @@ def describe_page(db: Database, page: store.JobPage) -> JobList:
     )
 
 
+def article_out(job: Job) -> ArticleOut:
+    """The job's article in plain text (what its translations are aligned with)."""
+    return ArticleOut(
+        title=job.title,
+        text=job.text,
+        source=_source_out(job),
+        author=job.author,
+        published=job.published,
+        site=job.site,
+    )
+
+
+def _source_out(job: Job) -> SourceOut:
+    return SourceOut(
+        kind=job.source_kind,  # type: ignore[arg-type]
+        url=job.source_url,
+        fetched_at=job.fetched_at,
+        final_url=job.final_url,
+    )
+
+
 def job_out(job: Job, deliveries: Sequence[WebhookDelivery] = ()) -> JobOut:
     """The public view of a job."""
     translations = {
@@ -338,12 +360,7 @@ def job_out(job: Job, deliveries: Sequence[WebhookDelivery] = ()) -> JobOut:
         id=job.id,
         status=JobStatus(job.status),
         title=job.title,
-        source=SourceOut(
-            kind=job.source_kind,  # type: ignore[arg-type]
-            url=job.source_url,
-            fetched_at=job.fetched_at,
-            final_url=job.final_url,
-        ),
+        source=_source_out(job),
         output=job.output_format,  # type: ignore[arg-type]
         author=job.author,
         published=job.published,

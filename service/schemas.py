@@ -289,6 +289,20 @@ class JobOut(BaseModel):
     finished_at: dt.datetime | None
 
 
+class ArticleOut(BaseModel):
+    """The article a job translates, in plain text, as the pipeline reads it."""
+
+    title: str | None
+    text: str = Field(
+        description="Paragraphs separated by blank lines. For a url or html job, empty until "
+        "a worker has fetched the page or extracted its article."
+    )
+    source: SourceOut
+    author: str | None = None
+    published: str | None = None
+    site: str | None = None
+
+
 class JobList(BaseModel):
     items: list[JobOut]
     next_cursor: str | None

@@ -214,6 +214,20 @@ class Settings(BaseSettings):
         default=10_000, ge=1, description="New jobs are refused (503) while this many wait."
     )
 
+    events_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="How often a job's event stream (GET /v1/jobs/{id}/events) reads the job "
+        "from the store.",
+    )
+    events_keepalive_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=60,
+        description="A quiet event stream sends a keep-alive comment this often.",
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

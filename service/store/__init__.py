@@ -31,6 +31,7 @@ from service.store.jobs import (
     discard_job,
     find_idempotency,
     get_job,
+    job_version,
     list_jobs,
 )
 from service.store.webhooks import (
@@ -60,6 +61,7 @@ __all__ = [
     "finished_job",
     "get_job",
     "hand_back_job",
+    "job_version",
     "list_jobs",
     "live_workers",
     "mark_webhook_pending",

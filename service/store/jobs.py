@@ -178,6 +178,21 @@ def get_job(db: Database, job_id: str, *, tenant: str | None = None) -> Job:
         return _owned_job(session, job_id, tenant)
 
 
+def job_version(db: Database, job_id: str, *, tenant: str | None = None) -> tuple[Any, ...] | None:
+    """What changes whenever the job does (every write sets ``updated_at``); None if not found.
+
+    Cheap to read often: one row, no translations.
+    """
+    query = select(Job.status, Job.progress_done, Job.progress_total, Job.updated_at).where(
+        Job.id == job_id
+    )
+    if tenant is not None:
+        query = query.where(Job.tenant == tenant)
+    with db.session() as session:
+        row = session.execute(query).one_or_none()
+    return None if row is None else tuple(row)
+
+
 def _owned_job(session: Session, job_id: str, tenant: str | None) -> Job:
     job = session.get(Job, job_id)
     # Another tenant's job is "not found", not "forbidden": ids must not leak.

@@ -13,6 +13,10 @@ from rich.console import Console
 
 console = Console(stderr=True)
 
+# On shutdown the API waits this long for open requests, then closes them: an event
+# stream (a browser following a job) would otherwise hold it until its job ends.
+SHUTDOWN_GRACE_SECONDS = 3
+
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(
@@ -103,11 +107,18 @@ def _run_api(host: str, port: int, loglevel: str, workers: int = 1) -> None:
             port=port,
             workers=workers,
             log_level=loglevel.lower(),
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
         return
     from service.api.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level=loglevel.lower())
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_level=loglevel.lower(),
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 def api(

@@ -25,6 +25,7 @@ ENDPOINTS = [
     ("POST", "/v1/jobs"),
     ("GET", "/v1/jobs"),
     ("GET", "/v1/jobs/{id}"),
+    ("GET", "/v1/jobs/{id}/article"),
     ("DELETE", "/v1/jobs/{id}"),
     ("GET", "/v1/languages"),
 ]
@@ -92,7 +93,7 @@ def test_health_docs_and_schema_need_no_key(app_client: TestClient) -> None:
     assert {"HTTPBearer", "APIKeyHeader"} <= set(schema["components"]["securitySchemes"])
 
 
-@pytest.mark.parametrize(("method", "path"), ENDPOINTS[1:4])
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS[1:5])
 def test_a_tenant_never_sees_another_tenants_jobs(
     app_client: TestClient, settings: Settings, job_id: str, method: str, path: str
 ) -> None:
