@@ -204,6 +204,9 @@ class SegmentFlag(BaseModel):
     field: str = Field(description="title, summary or body")
     index: int = Field(description="Sentence number within the field, from 0.")
     source: str = Field(description="The source sentence (shortened).")
+    target: str | None = Field(
+        default=None, description="Its translation (shortened), as the translated text has it."
+    )
     flags: list[str] = Field(
         description="untranslated, wrong_script, wrong_language, repetition, length_ratio, "
         "numbers, lost_placeholder, glossary (a glossary term did not come through), "

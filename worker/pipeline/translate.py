@@ -142,10 +142,20 @@ class LanguagePlan:
         return sorted(records, key=lambda r: (order.get(r["field"], 3), r["index"]))
 
     def flag_records(self) -> list[dict[str, Any]]:
-        """Flagged sentences as stored on the translation, in reading order."""
+        """Flagged sentences as stored on the translation, in reading order.
+
+        ``target`` is the sentence's translation (shortened as ``source`` is), so a reader
+        can find it in the translated text.
+        """
         order = {"title": 0, "summary": 1, "body": 2}
         records = [
-            {"field": field_, "index": index, "source": text[:200], "flags": flags}
+            {
+                "field": field_,
+                "index": index,
+                "source": text[:200],
+                "target": self.translated.get(text, "")[:200] or None,
+                "flags": flags,
+            }
             for text, flags in self.flags.items()
             for field_, index in self.places.get(text, ())
         ]

@@ -92,6 +92,8 @@ def test_an_echoed_sentence_is_flagged_as_untranslated(echo_ctx: WorkerContext) 
     assert fa.flags
     assert fa.flags[0]["field"] == "body" and fa.flags[0]["index"] == 0
     assert "untranslated" in fa.flags[0]["flags"]
+    # the flagged translation is named, as the translated text has it
+    assert fa.flags[0]["target"] and fa.flags[0]["target"] in (fa.body or "")
     # the target language itself needs no translation and no flags
     same = run(echo_ctx, "The talks resume on Monday in Baku.", ["en"])
     assert same.translations[0].flags is None
