@@ -1,4 +1,4 @@
-"""``dragoman submit``: send an article to the API and, with ``--wait``, follow it."""
+"""``dragoman submit``: send an article to the API and, with ``--wait``, follow its events."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from worker.cli.follow import StillRunning, StreamRefused, follow_job
 
 console = Console(stderr=True)
 out = Console()
@@ -80,18 +82,25 @@ def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.
         console.print(f"[red]cannot reach the API at {client.base_url}: {exc}[/]")
         raise typer.Exit(code=2) from exc
     if response.status_code >= 400:
-        try:
-            error = response.json()["error"]
-            message = f"{error['code']}: {error['message']}"
-        except (ValueError, KeyError, TypeError):
-            message = response.text[:500]
-        console.print(f"[red]{response.status_code} {message}[/]")
-        raise typer.Exit(code=1)
+        _refused(response)
     return response
 
 
+def _refused(response: httpx.Response) -> NoReturn:
+    try:
+        error = response.json()["error"]
+        message = f"{error['code']}: {error['message']}"
+    except (ValueError, KeyError, TypeError):
+        message = response.text[:500]
+    console.print(f"[red]{response.status_code} {message}[/]")
+    raise typer.Exit(code=1)
+
+
 def _wait(client: httpx.Client, job_id: str, timeout: float) -> dict[str, Any]:
+    """Follow the job through its event stream; the job as it is at the end."""
     deadline = time.monotonic() + timeout
+    job: dict[str, Any] | None = None
+    finished: list[str] = []
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -100,21 +109,27 @@ def _wait(client: httpx.Client, job_id: str, timeout: float) -> dict[str, Any]:
         console=console,
     ) as progress:
         bar = progress.add_task("queued", total=None)
-        while True:
-            job: dict[str, Any] = _call(client, "GET", f"/v1/jobs/{job_id}").json()
-            done = [code for code, t in job["translations"].items() if t["status"] == "succeeded"]
-            progress.update(
-                bar,
-                description=f"{job['status']} {' '.join(done)}".strip(),
-                completed=job["progress"]["done"],
-                total=job["progress"]["total"] or None,
-            )
-            if job["status"] in ("succeeded", "failed", "cancelled"):
-                return job
-            if time.monotonic() > deadline:
-                console.print(f"[yellow]still {job['status']} after {timeout:.0f}s[/]")
-                return job
-            time.sleep(0.5)
+        try:
+            for event in follow_job(client, job_id, deadline):
+                if event.name == "status":
+                    job = event.data
+                elif event.name == "language" and event.data["status"] == "succeeded":
+                    finished.append(event.data["language"])
+                elif event.name == "progress":
+                    done, total = event.data["done"], event.data["total"]
+                    progress.update(bar, completed=done, total=total or None)
+                status = job["status"] if job else "queued"
+                progress.update(bar, description=" ".join([status, *finished]))
+        except StreamRefused as refused:
+            _refused(refused.response)
+        except StillRunning:
+            job = _call(client, "GET", f"/v1/jobs/{job_id}").json()
+            console.print(f"[yellow]still {job['status']} after {timeout:.0f}s[/]")
+        except httpx.HTTPError as exc:
+            console.print(f"[red]lost the API at {client.base_url}: {exc}[/]")
+            raise typer.Exit(code=2) from exc
+    assert job is not None
+    return job
 
 
 def _print_result(job: dict[str, Any]) -> None:
