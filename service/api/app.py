@@ -17,6 +17,7 @@ from service.db import Database, prepare_store
 from service.limits import Limiter, PayloadTooLarge, make_counter
 from service.queue import JobQueue
 from service.settings import Settings, get_settings
+from service.web import routes as desk
 
 log = logging.getLogger("dragoman.api")
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for family in (jobs, feeds, glossaries, system):
         app.include_router(family.router)
+    app.include_router(desk.router)
     app.add_middleware(BodySizeLimit, max_bytes=current.max_body_bytes)
     return app
 
