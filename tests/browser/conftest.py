@@ -60,6 +60,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory, tiny_nllb_ct2_dir: Path) -> I
         DRAGOMAN_EVENTS_POLL_SECONDS="0.2",
         # Random weights fail every check: flag them, without the stricter (slower) retry.
         DRAGOMAN_QUALITY_CHECKS="flag",
+        DRAGOMAN_WORKER_SHUTDOWN_SECONDS="1",
     )
     env.pop("DRAGOMAN_AUTH")  # serve decides: open on loopback
     port = free_port()
