@@ -93,6 +93,22 @@ def test_the_empty_form(desk: Desk, open_page: Callable[..., Page]) -> None:
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
     shoot(page, "empty-form", full_page=True)
     assert_accessible(page)
+    # a Markdown file, opened: its "# " line is the headline
+    page.set_input_files(
+        "#file",
+        files=[{"name": "talks.md", "mimeType": "text/markdown",
+                "buffer": b"# Talks resume\n\nDelegations met in Baku.\r\n"}],
+    )  # fmt: skip
+    expect(page.locator("#title")).to_have_value("Talks resume")
+    expect(page.locator("#text")).to_have_value("Delegations met in Baku.\n")
+    # a text file, dropped on the article
+    dropped = page.evaluate_handle(
+        """() => { const data = new DataTransfer();
+        data.items.add(new File(["Dropped article."], "wire.txt", {type: "text/plain"}));
+        return data; }"""
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
+    expect(page.locator("#text")).to_have_value("Dropped article.")
 
 
 def test_the_sample_article_live_to_three_panes(desk: Desk, open_page: Callable[..., Page]) -> None:

@@ -166,7 +166,7 @@ export class JobView {
     const {done, total} = job.progress;
     const bar = byId("job-progress");
     bar.max = Math.max(total, 1);
-    bar.value = FINAL.has(job.status) && job.status === "succeeded" ? bar.max : done;
+    bar.value = job.status === "succeeded" ? bar.max : done;
     byId("job-progress-text").textContent = total ? `${done} of ${total} sentences` : "";
     const status = byId("job-status");
     const ready = Object.entries(job.translations)
