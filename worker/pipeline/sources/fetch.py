@@ -175,32 +175,7 @@ class Fetcher:
             current = url
             visited: list[str] = []
             while True:
-                egress.split_http_url(current, what="The URL" if not visited else "A redirect")
-                try:
-                    result = self._get(client, current, url, visited, accept, deadline)
-                except AddressRefused as exc:
-                    raise FetchRefused(
-                        egress.refusal("The URL" if not visited else "A redirect", exc.address),
-                        url=current,
-                    ) from exc
-                except httpx.InvalidURL as exc:
-                    raise FetchRefused(f"Not a valid URL: {exc}", url=current) from exc
-                except httpx.RemoteProtocolError as exc:
-                    if "location" not in str(exc).lower():
-                        raise FetchUnavailable(
-                            f"Could not fetch the page: {_describe(exc)}", url=current
-                        ) from exc
-                    raise FetchFailed(f"A redirect to an invalid URL: {exc}", url=current) from exc
-                except httpx.TimeoutException as exc:
-                    raise FetchTimeout(
-                        f"Fetching took longer than {self.limits.timeout:g} s "
-                        "(DRAGOMAN_FETCH_TIMEOUT).",
-                        url=current,
-                    ) from exc
-                except httpx.HTTPError as exc:
-                    raise FetchUnavailable(
-                        f"Could not fetch the page: {_describe(exc)}", url=current
-                    ) from exc
+                result = self._step(client, current, url, visited, accept, deadline)
                 if isinstance(result, Fetched):
                     return result
                 visited.append(current)
@@ -211,6 +186,40 @@ class Fetcher:
                         url=url,
                     )
                 current = result
+
+    def _step(
+        self,
+        client: httpx.Client,
+        current: str,
+        url: str,
+        visited: list[str],
+        accept: frozenset[str],
+        deadline: float,
+    ) -> Fetched | str:
+        """One request of a fetch, its transport errors told apart by their codes."""
+        what = "The URL" if not visited else "A redirect"
+        egress.split_http_url(current, what=what)
+        try:
+            return self._get(client, current, url, visited, accept, deadline)
+        except AddressRefused as exc:
+            raise FetchRefused(egress.refusal(what, exc.address), url=current) from exc
+        except httpx.InvalidURL as exc:
+            raise FetchRefused(f"Not a valid URL: {exc}", url=current) from exc
+        except httpx.RemoteProtocolError as exc:
+            if "location" not in str(exc).lower():
+                raise FetchUnavailable(
+                    f"Could not fetch the page: {_describe(exc)}", url=current
+                ) from exc
+            raise FetchFailed(f"A redirect to an invalid URL: {exc}", url=current) from exc
+        except httpx.TimeoutException as exc:
+            raise FetchTimeout(
+                f"Fetching took longer than {self.limits.timeout:g} s (DRAGOMAN_FETCH_TIMEOUT).",
+                url=current,
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise FetchUnavailable(
+                f"Could not fetch the page: {_describe(exc)}", url=current
+            ) from exc
 
     def _get(
         self,
