@@ -1,29 +1,12 @@
 """HTML that stays HTML: translate the text of a page or fragment, keep its markup.
 
-:meth:`HtmlFormat.parse` walks the tree once. Text is gathered in *runs*: the
-text and inline elements (``a``, ``b``, ``i``, ``em``, ``strong``, ``span``, ...)
-between two block boundaries (``p``, ``li``, ``h1``, ``td``, ``br``, ...). A run's
-plain text is split into sentences by the project's segmenter, so a sentence
-boundary never falls at an inline tag; the inline tags inside a sentence travel
-through translation as markers (``worker.pipeline.formats.markers``), and a tag around one
-or more whole sentences stays outside them. A tag that spans a sentence boundary
-is cut in two, one part per sentence (the second without its ``id``).
-
-Never translated, left exactly as they are: ``script``, ``style``, ``code``,
-``pre``, ``kbd``, ``samp``, ``var``, ``textarea``, ``svg``, ``math``, and any
-element with ``translate="no"`` or the ``notranslate`` class; inside a sentence
-such an element, an image, or an inline element without text is one standalone
-marker. ``alt`` and ``title`` attributes are translated as sentences of their own
-(after the text in ``document.sentences``, in reading order). Runs without a
-letter (numbers, dashes) are left alone.
-
-:meth:`HtmlDocument.render` puts the translations back into a copy of the tree,
-sets ``lang`` (and ``dir``, where the page had one) to the target, and sanitises
-the result (``worker.pipeline.formats.sanitize``): the output is well-formed, with no
-scripts, event handlers or ``javascript:`` URLs. A whole page keeps a minimal
-head (charset and translated title) and gets ``lang``/``dir`` on ``<html>``; in a
-fragment they go on its top-level elements. :meth:`HtmlDocument.render_report`
-also says which sentences lost inline markup in translation, so a caller can flag them.
+``HtmlFormat.parse`` gathers text in runs between block boundaries, splits each run
+into sentences with the project's segmenter (so a boundary never falls at an inline
+tag) and carries inline tags inside a sentence as markers (``formats.markers``);
+``script``, ``style``, ``code``, ``pre`` and anything marked ``translate="no"`` are
+left as they are, ``alt`` and ``title`` are translated too. ``HtmlDocument.render``
+puts translations back into a copy of the tree with the target's ``lang``/``dir`` and
+sanitises it; ``render_report`` also says which sentences lost markup.
 """
 
 from __future__ import annotations

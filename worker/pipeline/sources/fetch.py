@@ -1,24 +1,10 @@
 """Fetching pages and feeds from URLs that callers give: hostile input, fetched defensively.
 
-One :meth:`Fetcher.fetch` is one document:
-
-- http and https only, no credentials in the URL; every redirect is followed by
-  hand and checked again, up to ``fetch_max_redirects``.
-- The address actually connected to is checked (``service.egress``), through
-  ``worker.transport``: the host is resolved and vetted at connect time, so a
-  DNS answer cannot change between the check and the connection.
-- One deadline for the whole fetch (``fetch_timeout``): every connect, read and
-  write waits at most until it, so a page that trickles in byte by byte ends too.
-- At most ``fetch_max_bytes``, counted after decompression, which runs in
-  bounded steps (``worker.bodies``): neither a long page nor a compression bomb
-  fills memory. gzip, deflate and br are accepted.
-- Only the content types the caller accepts (HTML, XHTML and plain text for an
-  article; RSS, Atom and XML for a feed); a PDF or an image is refused.
-- Conditional requests (``If-None-Match``, ``If-Modified-Since``) for feeds.
-- Text is decoded with the charset of the header, a BOM, the document's own
-  declaration, or the one charset-normalizer finds (``worker.bodies``).
-
-Every way a fetch ends badly is a ``service.errors.FetchError`` with a stable code.
+http and https only, redirects followed by hand and checked, the address actually
+connected to checked (``sources.transport``), one deadline for the whole fetch, a size
+limit counted after decompression, accepted content types only, conditional requests,
+charset from the header, a BOM, the document or a detector (``sources.bodies``). Every
+way a fetch ends badly is a ``service.errors.FetchError`` with a stable code.
 """
 
 from __future__ import annotations
