@@ -28,9 +28,10 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check service worker tests
-	$(VENV)/bin/ruff format --check service worker tests
+	$(VENV)/bin/ruff check service worker tests testkit bench
+	$(VENV)/bin/ruff format --check service worker tests testkit bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,6 +1,6 @@
 """Deterministic news-like English articles for the benchmark.
 
-Sentences come from the test corpus (``tests/fixtures/corpus/en.txt``), the sample
+Sentences come from the test corpus (``testkit/corpus/en.txt``), the sample
 article and the English side of TICO-19 (``samples/``; its
 written, capitalised sentences; the transcribed doctor-patient dialogues are left
 out). Every sentence is used at most once across all articles, so no translation
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS_EN = REPO / "tests" / "fixtures" / "corpus" / "en.txt"
+CORPUS_EN = REPO / "testkit" / "corpus" / "en.txt"
 SAMPLES = REPO / "samples"
 
 MIN_WORDS, MAX_WORDS = 8, 45

@@ -25,7 +25,7 @@ import httpx
 
 from bench.articles import BenchArticle
 from bench.load import MemorySampler, cpu_seconds, cpu_share, process_tree
-from tests.fixtures.procs import Proc, free_port
+from testkit.procs import Proc, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_TOKENS = "dragoman_translation_target_tokens_total"

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from bench.load import exit_on_sigterm
-from tests.fixtures.procs import free_port
+from testkit.procs import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"

@@ -4,7 +4,7 @@ The benchmark needs the cost of NLLB-200-distilled-600M without downloading it: 
 dimensions, same vocabulary size, same on-disk format (``config.json`` with
 ``model_type`` ``m2m_100``, safetensors, ``sentencepiece.bpe.model`` and an
 ``NllbTokenizer`` with the 202 language codes). The tokenizer is the test fixtures'
-(trained on ``tests/fixtures/corpus``); CTranslate2's converter pads the vocabulary with
+(trained on ``testkit/corpus``); CTranslate2's converter pads the vocabulary with
 filler tokens up to the model's 256206 rows, so the output projection costs what the
 real one does.
 
@@ -125,7 +125,7 @@ def build_hf(shape: ModelShape, dest: Path) -> Path:
     The weights are created directly in float32 (the checkpoint's dtype) and saved as
     safetensors, so the build holds one copy of the model in memory (~2.5 GB at 600M).
     """
-    from tests.fixtures.tiny_models import build_tiny_nllb
+    from testkit.tiny_models import build_tiny_nllb
 
     log.info("building %s (%s) in %s", shape.name, shape.key(), dest)
     return build_tiny_nllb(

@@ -139,7 +139,7 @@ def load_tokenizer(model_dir: Path) -> Any:
 def build_tokenizers(root: Path) -> dict[str, Path]:
     """The two measured tokenizers (with tiny models), built under ``root``."""
     from bench.model import NLLB_600M
-    from tests.fixtures.tiny_models import build_tiny_nllb
+    from testkit.tiny_models import build_tiny_nllb
 
     return {
         "tiny fixture (1,500 pieces)": build_tiny_nllb(root / "tiny"),

@@ -304,24 +304,7 @@ def job_snapshot(
         InvalidInput: more glossaries than allowed, or an id that is not one of the
             tenant's glossaries (another tenant's id is unknown here too).
     """
-    if requested is None:
-        default = store.default_glossary(db, tenant)
-        chosen = [default] if default is not None else []
-    else:
-        ids = list(dict.fromkeys(requested))
-        if len(ids) > settings.glossary_max_per_job:
-            raise InvalidInput(
-                f"A job names at most {settings.glossary_max_per_job} glossaries "
-                "(DRAGOMAN_GLOSSARY_MAX_PER_JOB)."
-            )
-        found = store.glossaries_by_id(db, tenant, ids)
-        missing = [value for value in ids if value not in found]
-        if missing:
-            raise InvalidInput(
-                f"glossaries: no glossary with id {', '.join(map(repr, missing))}.",
-                missing=missing,
-            )
-        chosen = [found[value] for value in ids]
+    chosen = _chosen(db, settings, tenant, requested)
     if not chosen:
         return None
     haystack = squash(text)
@@ -356,6 +339,29 @@ def job_snapshot(
             for raw in used
         ]
     return {"glossaries": glossaries, "entries": entries}
+
+
+def _chosen(
+    db: Database, settings: Settings, tenant: str, requested: Sequence[str] | None
+) -> list[Glossary]:
+    """The glossaries a job asked for (each once, in order), or the tenant's default."""
+    if requested is None:
+        default = store.default_glossary(db, tenant)
+        return [default] if default is not None else []
+    ids = list(dict.fromkeys(requested))
+    if len(ids) > settings.glossary_max_per_job:
+        raise InvalidInput(
+            f"A job names at most {settings.glossary_max_per_job} glossaries "
+            "(DRAGOMAN_GLOSSARY_MAX_PER_JOB)."
+        )
+    found = store.glossaries_by_id(db, tenant, ids)
+    missing = [value for value in ids if value not in found]
+    if missing:
+        raise InvalidInput(
+            f"glossaries: no glossary with id {', '.join(map(repr, missing))}.",
+            missing=missing,
+        )
+    return [found[value] for value in ids]
 
 
 def job_glossaries_out(snapshot: dict[str, Any] | None) -> list[JobGlossaryOut]:

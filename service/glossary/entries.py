@@ -182,22 +182,7 @@ def validate_entries(
             problems.add(where, f"source {problem}")
         elif not any(ch.isalnum() for ch in source):
             problems.add(where, "source has no letter or digit")
-        targets: dict[str, str] = {}
-        for code, text in item.targets.items():
-            language = normalize_language(code, f"{where}.targets")
-            if language in targets:
-                problems.add(where, f"targets name {language!r} twice ({code!r})")
-                continue
-            if language == source_language:
-                problems.add(
-                    where,
-                    f"targets include the glossary's source language {source_language!r}",
-                )
-                continue
-            value, problem = clean_text(text, max_chars=max_term_chars, setting=_TERM_LIMIT)
-            if problem:
-                problems.add(where, f"targets.{language} {problem}")
-            targets[language] = value
+        targets = _targets(item, where, source_language, max_term_chars, problems)
         if item.keep and targets:
             problems.add(where, "a keep (do-not-translate) entry has no targets")
         if not item.keep and not item.targets:
@@ -225,6 +210,28 @@ def validate_entries(
         )
     problems.raise_if_any()
     return entries
+
+
+def _targets(
+    item: RawEntry, where: str, source_language: str, max_term_chars: int, problems: _Problems
+) -> dict[str, str]:
+    """An entry's target terms by canonical language code; problems noted, not raised."""
+    targets: dict[str, str] = {}
+    for code, text in item.targets.items():
+        language = normalize_language(code, f"{where}.targets")
+        if language in targets:
+            problems.add(where, f"targets name {language!r} twice ({code!r})")
+            continue
+        if language == source_language:
+            problems.add(
+                where, f"targets include the glossary's source language {source_language!r}"
+            )
+            continue
+        value, problem = clean_text(text, max_chars=max_term_chars, setting=_TERM_LIMIT)
+        if problem:
+            problems.add(where, f"targets.{language} {problem}")
+        targets[language] = value
+    return targets
 
 
 def match_key(term: str, case_sensitive: bool = False) -> str:

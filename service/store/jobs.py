@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -83,37 +84,7 @@ def create_job(db: Database, new: NewJob, *, idempotency: Idempotency | None = N
     Raises:
         IdempotencyKeyTaken: the tenant used this key in the last 24 hours.
     """
-    job = Job(
-        id=str(uuid.uuid4()),
-        tenant=new.tenant,
-        callback_url=new.callback_url,
-        status=JobStatus.QUEUED,
-        title=new.title,
-        text=new.text,
-        source_language=new.source_language,
-        target_languages=list(new.target_languages),
-        summary_sentences=new.summary_sentences,
-        summary_ratio=new.summary_ratio,
-        translate_fields=list(new.translate_fields),
-        source_kind=new.source_kind,
-        source_url=new.source_url,
-        html=new.html,
-        output_format=new.output_format,
-        key_id=new.key_id,
-        glossary=new.glossary,
-        progress_done=0,
-        progress_total=0,
-        attempts=0,
-    )
-    job.translations = [
-        JobTranslation(
-            language=code,
-            position=i,
-            status=TranslationStatus.PENDING,
-            direction=text_direction(code),
-        )
-        for i, code in enumerate(new.target_languages)
-    ]
+    job = _new_row(new)
     if idempotency is None:
         with db.session() as session:
             session.add(job)
@@ -143,6 +114,30 @@ def create_job(db: Database, new: NewJob, *, idempotency: Idempotency | None = N
     if prior is None:  # pragma: no cover - the winner was discarded meanwhile
         return create_job(db, new, idempotency=idempotency)
     raise IdempotencyKeyTaken(prior.request_hash, prior.job_id)
+
+
+def _new_row(new: NewJob) -> Job:
+    """A queued job, every ``NewJob`` field stored as it is, with a pending translation
+    per target language."""
+    fields = dataclasses.asdict(new)
+    job = Job(
+        id=str(uuid.uuid4()),
+        status=JobStatus.QUEUED,
+        progress_done=0,
+        progress_total=0,
+        attempts=0,
+        **fields,
+    )
+    job.translations = [
+        JobTranslation(
+            language=code,
+            position=i,
+            status=TranslationStatus.PENDING,
+            direction=text_direction(code),
+        )
+        for i, code in enumerate(new.target_languages)
+    ]
+    return job
 
 
 def find_idempotency(db: Database, tenant: str, key: str) -> IdempotencyKey | None:

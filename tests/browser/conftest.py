@@ -19,7 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
-from tests.fixtures.procs import Proc, free_port
+from testkit.procs import Proc, free_port
 from tests.fixtures.site import PAGES, LocalSite, page
 from tests.integration.conftest import base_env, wait_ready
 

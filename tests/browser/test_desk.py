@@ -20,9 +20,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, Route, expect
 
+from testkit.procs import REPO, Proc, free_port
 from tests.browser.conftest import MAX_TEXT_CHARS, SCREENSHOTS, Desk, submit_json
 from tests.conftest import SAMPLE_ARTICLE
-from tests.fixtures.procs import REPO, Proc, free_port
 from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.browser

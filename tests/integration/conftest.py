@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.procs import Proc
+from testkit.procs import Proc
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ import httpx
 import pytest
 import redis
 
+from testkit.procs import REPO, Proc, free_port
 from tests.conftest import REDIS_URL, SAMPLE_ARTICLE
-from tests.fixtures.procs import REPO, Proc, free_port
 from tests.integration.conftest import base_env, wait_job, wait_ready, wait_until
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from service.db import Database
+from testkit.procs import Proc, free_port
 from tests.fixtures.events import FakeWorker, Received, parse_events
-from tests.fixtures.procs import Proc, free_port
 from tests.integration.conftest import base_env, wait_until
 
 pytestmark = pytest.mark.integration

@@ -31,8 +31,8 @@ from sqlalchemy import create_engine, text
 from service.contract import QueueName
 from service.db import upgrade_database
 from service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from testkit.procs import Proc, free_port
 from tests.conftest import REDIS_URL
-from tests.fixtures.procs import Proc, free_port
 from tests.integration.conftest import base_env, wait_job, wait_ready, wait_until
 from tests.integration.test_end_to_end import TARGETS, article
 

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit.procs import Proc, free_port
 from tests.conftest import TICO
 from tests.fixtures.fake_hub import NLLB, NLLB_CARD, FakeHub, serve_hub
-from tests.fixtures.procs import Proc, free_port
 from tests.integration.conftest import base_env, wait_job, wait_ready, wait_until
 
 pytestmark = pytest.mark.integration

@@ -1,22 +1,10 @@
 """One engine, many jobs: a scheduler that keeps the engine's batches full and fair.
 
-Every job running in a worker process hands all its sentences (every field, every
-target language) to the process's scheduler at once and waits on futures. One
-thread owns the engine and forms each engine call from the queues of all active
-jobs, round-robin, so a job that arrives while a long article is being translated
-gets its first sentences into the next take instead of waiting for the whole
-other article: a take (up to ``max_batch_sentences``, several engine batches) stops
-between batches when a new job has arrived, and its rest is taken again together
-with the newcomer's share. Within a job, sentences are taken in the order they were
-submitted in (target language by target language), so each language finishes, and
-is published, as early as possible.
-
-An engine that can plan its batches (``plan_batches``: length-sorted, cut by its
-memory budget, with the source tokens it encoded) is handed them one at a time,
-tokens included, so futures resolve batch by batch and nothing is encoded twice;
-a last batch that would run less than half full is put back at the head of its
-jobs' queues (at most twice per sentence) to ride with the next sentences instead
-of wasting a decoder pass.
+Jobs hand all their sentences to the process's scheduler and wait on futures; one
+thread owns the engine, takes sentences from every running job in turn, has the engine
+plan its batches and resolves each batch's futures as it ends. A job that arrives
+during a take joins the next batch; a nearly empty last batch waits for company
+(docs/architecture.md).
 """
 
 from __future__ import annotations

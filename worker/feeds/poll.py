@@ -1,23 +1,11 @@
 """Polling feeds: fetch (conditionally), parse, and make one job per new item.
 
-One :meth:`FeedPoller.poll` is one poll of one feed, holding the feed's lease
-(``service.feeds.take_poll``) so no other worker polls it meanwhile:
-
-1. Fetch through the safe fetcher with the ETag / Last-Modified of the last
-   answer; a 304 ends the poll there.
-2. Parse with feedparser (RSS 0.9x, 1.0, 2.0, Atom). A document that is not a
-   feed fails the poll with ``not_a_feed``.
-3. Items are identified by GUID, else link; the first ``feed_max_items_per_poll``
-   not recorded yet (in the feed's order, newest first in most feeds) are claimed
-   by inserting their row (unique per feed) and become jobs through
-   ``service.jobs.submit_job``, so the tenant's quota, limits and queue bound
-   apply as to any job. The rest wait for the next polls. An edited item keeps
-   its GUID and makes no second job.
-4. A failed poll (fetch error, not a feed) backs off: the interval doubles with
-   each failure in a row, up to ``feed_backoff_max_minutes``.
-
-A limit reached while making jobs (quota, queue full, broker down) releases the
-item's claim and ends the poll's item loop; the next poll tries again.
+One ``FeedPoller.poll`` holds the feed's lease, fetches it with its ETag and
+Last-Modified (a 304 ends the poll), parses it with feedparser, claims the first
+``feed_max_items_per_poll`` items not recorded yet (unique by GUID, else link) and
+makes each a job through ``service.jobs.submit_job``, so quotas and limits apply. A
+failed poll backs off; a limit reached while making jobs releases the item for the
+next poll.
 """
 
 from __future__ import annotations

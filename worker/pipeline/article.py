@@ -25,7 +25,7 @@ from worker.pipeline.quotes import complete as complete_quotes
 from worker.pipeline.sources.load import load_source
 from worker.pipeline.summarize import ExtractiveSummarizer, summary_length
 from worker.pipeline.text import normalize_text, sentence_separator
-from worker.pipeline.translate import Unit
+from worker.pipeline.units import Unit
 
 # A paragraph is translated from its own language only when the detector is this sure.
 PARAGRAPH_LANGUAGE_CONFIDENCE = 0.9

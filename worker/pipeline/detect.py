@@ -1,35 +1,8 @@
 """Source-language detection with lingua, for texts, paragraphs and whole articles.
 
-Two detectors, each built once per process on first use (thread-safe):
-
-- Texts of ``SHORT_TEXT_CHARS`` characters or more: all 75 languages lingua
-  knows, low-accuracy mode, models preloaded. Measured on the sample article
-  (CPU, lingua 2.1):
-
-      configuration                    build    RSS      article   short line
-      all, high accuracy, lazy         0 s      +1.1 GB  10 ms     2-14 ms
-        (grows as languages are seen: one Azerbaijani sentence loads every
-        Latin-script model, 6.5 s and +800 MB)
-      all, high accuracy, preloaded    6.4 s    +1.3 GB  8 ms      0.1 ms
-      all, low accuracy, lazy          0 s      +65 MB   9 ms      0.7 ms
-      all, low accuracy, preloaded     0.2 s    +88 MB   9 ms      0.1 ms
-
-  Low accuracy gives the same answers on paragraphs and is worse on one-line
-  snippets: 2081/2100 TICO-19 Persian lines as ``fa`` against 2096/2100 in
-  high-accuracy mode, the misses being fragments of under ~40 characters.
-
-- Shorter texts (headlines, captions): high-accuracy mode restricted to
-  ``SHORT_TEXT_LANGUAGES``, the languages this newsroom confuses in short text
-  (Latin-script en/az/tr, Arabic-script fa/ar); models load lazily, per
-  language, the first time one is a candidate. On 46 short headlines (en, az,
-  fa, hy, tr, ru) the all-language low-accuracy detector got 35 right ("Iran
-  urges respect for borders" -> Dutch), a low-accuracy detector restricted to 11
-  likely languages 42 (+16 MB), this one all 46 (unique scripts such as
-  Armenian, Georgian or Cyrillic match none of its languages and go to the
-  all-language detector, which is reliable on them). Measured RSS: +119 MB and
-  0.9 s on the first Latin-script headline, +159 MB once a Persian one has been
-  seen too (0.6 s more); preloading all five would cost +195 MB, adding fr, de,
-  es ~+90 MB more, all 11 likely languages +273 MB.
+Two detectors, built once per process on first use: all languages in low-accuracy
+mode for longer texts, and a high-accuracy one restricted to the languages this desk
+confuses in short text, for headlines (measurements in docs/architecture.md).
 """
 
 from __future__ import annotations

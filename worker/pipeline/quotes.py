@@ -1,23 +1,11 @@
 """Quotation marks and brackets across sentence boundaries.
 
-The sentence splitter cuts a quotation of several sentences at its sentence ends,
-so a sentence can hold an opening mark whose closing mark is in a later sentence
-(``“We made progress.`` / ``Work remains,” he said.``). Each sentence keeps exactly
-its own characters, so the text is rebuilt unchanged; where an unpaired mark would
-do harm, its partner is supplied:
-
-- ``balance``: a machine translation model given ``“We made progress.`` may close
-  the quotation itself, drop the mark or move it; rejoined, the translated article
-  would then have doubled or lost marks. The engine gets the segment with the
-  missing partners added (``“We made progress.”``), and ``Balanced.restore``
-  removes them from its output, so each translated segment has the marks its
-  source has.
-- ``complete``: a sentence taken out of its paragraph (an extractive summary) gets
-  the marks of the quotation it stands in, so a speaker's words are never shown as
-  the newsroom's own (``“Work remains.”`` from the middle of a long quote).
-
-Single quotation marks are left alone: ``’`` is also the apostrophe (``the
-ministers’ talks``), so an unpaired one says nothing reliable.
+A quotation of several sentences is split at its sentence ends, so an opening mark
+can be in one sentence and its closing mark in a later one. ``balance`` gives the
+engine each such segment with its quotation closed (``Balanced.restore`` takes the
+added marks off the output); ``complete`` gives a sentence taken out of its paragraph
+(an extractive summary) the marks of the quotation it stands in. Single quotation
+marks are left alone: ``’`` is also the apostrophe.
 """
 
 from __future__ import annotations

@@ -1,47 +1,10 @@
 """Text normalisation and segmentation into paragraphs and sentences.
 
-Translation and summarisation work sentence by sentence; the paragraph layout of
-the input is kept so the output can be rebuilt with the same structure
-(``segment_document`` then ``Document.render``).
-
-Sentence splitting starts from ``sentencex`` (rules and abbreviations for ~300
-languages, with a fallback chain, so ``az``, ``fa``, ``hy``, ``azb`` and unknown
-codes all segment sensibly) and corrects its boundaries for the newsroom's
-languages (measured against pysbd and sentencex by ``make eval-segmentation``):
-
-- A newline always ends a segment: headlines, bylines and bullet items sit on
-  their own lines without final punctuation. A bullet marker (``-``, ``•``,
-  ``*``, ``1.``, ``1)``, ``a)``) stays with its item.
-- Languages with an abbreviation list (``worker/pipeline/segment_data/abbreviations/``:
-  English, Azerbaijani and Turkish, Persian; see ``worker.abbreviations``): every
-  ``.``, ``!``, ``?``, ``…``, ``؟`` before a space may end a sentence, also where
-  sentencex does not split (``in May. "We``, ``Tehran Co. Fine``), unless a
-  lowercase letter follows (``said Ms. Farahani, a trader``, ``e.g. red``) or the
-  list says the abbreviation does not end one there (``Gen. Smith``, ``No. 2``,
-  ``the U.S. Army`` but ``the U.S. The talks``, ``b.e.ə. IV əsr``, ``۵۰۰ ق.م.``);
-  ``və s.`` ("etc.") before a capital does.
-- Armenian: ``։`` and an ASCII ``:`` typed in its place end a sentence, the
-  colon only before whitespace and a capital letter or a digit (never ``20:38``,
-  nor before a lowercase letter); ``.`` after an Armenian letter is the
-  mid-sentence *mijaket* or an abbreviation (``թ.``, ``Սբ.``), and ``՞ ՜ ՛`` sit
-  over a word, so none of them end a sentence.
-- Single-letter initials in any script (``İ. Əliyev``, ``Ա. Սմիթ``) do not end a
-  sentence.
-- Numbers are never split (``۴.۷``, ``20:38``, ``1,000.5``); sentences run
-  together without a space (``season.The``) are, URLs (``example.com``) not.
-
-Quotations: a quotation of several sentences is split at its sentence ends, as
-any other text (``“We made progress.`` / ``There is work ahead,” he said.``): one
-segment per sentence is what the translation model handles best, and a whole
-quoted paragraph as one segment loses sentences in translation. A quotation of
-one sentence stays with its attribution (``"We will win," he said.``), as do
-``"Pay up!" and "No more."`` and ``"Why now?" she asked.``: a lowercase word goes
-on with the sentence. Each sentence keeps exactly its own characters, so an
-opening mark can be in one segment and its closing mark in a later one; where
-that matters, ``worker.quotes`` supplies the missing partner: the translation
-engine gets each segment with its quotation closed (and the added marks are
-removed from its output), and a sentence of an extractive summary taken from
-inside a quotation gets its marks back.
+``segment_document`` splits a text into paragraphs of sentences and ``Document.render``
+rebuilds it, with translations, in the same layout. Sentence boundaries start from
+sentencex and are corrected for the desk's languages (abbreviation lists, Armenian
+punctuation, quotations, initials, numbers); docs/architecture.md says why, and
+``make eval-segmentation`` measures it.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from service.db import Database
+from testkit.procs import REPO, Proc, free_port
 from tests.fixtures.events import FakeWorker
-from tests.fixtures.procs import REPO, Proc, free_port
 from tests.integration.conftest import base_env, spawn, wait_until
 
 __all__ = ["spawn"]  # the fixture, used here as in the integration tests

@@ -152,7 +152,7 @@ def test_tokens_match_the_hugging_face_tokenizer(
     """The engine's own SentencePiece front end gives the checkpoint tokenizer's tokens."""
     from transformers import AutoTokenizer
 
-    from tests.fixtures.tiny_models import corpus_lines
+    from testkit.tiny_models import corpus_lines
 
     source_dir: Path = request.getfixturevalue(f"{fixture}_dir")
     engine = CTranslate2Translator(str(request.getfixturevalue(f"{fixture}_ct2_dir")), threads=1)

@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.fixtures.procs import REPO
+from testkit.procs import REPO
 
 # Six threads start at one barrier in a process that has imported nothing heavy yet:
 # half read the model's languages (what the heartbeat did), half load it (what each

@@ -1,29 +1,12 @@
 """HTML that stays HTML: translate the text of a page or fragment, keep its markup.
 
-:meth:`HtmlFormat.parse` walks the tree once. Text is gathered in *runs*: the
-text and inline elements (``a``, ``b``, ``i``, ``em``, ``strong``, ``span``, ...)
-between two block boundaries (``p``, ``li``, ``h1``, ``td``, ``br``, ...). A run's
-plain text is split into sentences by the project's segmenter, so a sentence
-boundary never falls at an inline tag; the inline tags inside a sentence travel
-through translation as markers (``worker.pipeline.formats.markers``), and a tag around one
-or more whole sentences stays outside them. A tag that spans a sentence boundary
-is cut in two, one part per sentence (the second without its ``id``).
-
-Never translated, left exactly as they are: ``script``, ``style``, ``code``,
-``pre``, ``kbd``, ``samp``, ``var``, ``textarea``, ``svg``, ``math``, and any
-element with ``translate="no"`` or the ``notranslate`` class; inside a sentence
-such an element, an image, or an inline element without text is one standalone
-marker. ``alt`` and ``title`` attributes are translated as sentences of their own
-(after the text in ``document.sentences``, in reading order). Runs without a
-letter (numbers, dashes) are left alone.
-
-:meth:`HtmlDocument.render` puts the translations back into a copy of the tree,
-sets ``lang`` (and ``dir``, where the page had one) to the target, and sanitises
-the result (``worker.pipeline.formats.sanitize``): the output is well-formed, with no
-scripts, event handlers or ``javascript:`` URLs. A whole page keeps a minimal
-head (charset and translated title) and gets ``lang``/``dir`` on ``<html>``; in a
-fragment they go on its top-level elements. :meth:`HtmlDocument.render_report`
-also says which sentences lost inline markup in translation, so a caller can flag them.
+``HtmlFormat.parse`` gathers text in runs between block boundaries, splits each run
+into sentences with the project's segmenter (so a boundary never falls at an inline
+tag) and carries inline tags inside a sentence as markers (``formats.markers``);
+``script``, ``style``, ``code``, ``pre`` and anything marked ``translate="no"`` are
+left as they are, ``alt`` and ``title`` are translated too. ``HtmlDocument.render``
+puts translations back into a copy of the tree with the target's ``lang``/``dir`` and
+sanitises it; ``render_report`` also says which sentences lost markup.
 """
 
 from __future__ import annotations
@@ -38,8 +21,8 @@ from lxml import etree
 
 from service.languages import text_direction
 from worker.pipeline.formats.base import MarkupLoss, Rendering
-from worker.pipeline.formats.markers import Node, Standalone, Wrap, decode
-from worker.pipeline.formats.runs import Atom, Run, Sentence, Span, TextBuilder, segment_run
+from worker.pipeline.formats.html_render import Renderer
+from worker.pipeline.formats.runs import Atom, Run, Span, TextBuilder, segment_run
 from worker.pipeline.formats.sanitize import sanitize_html
 from worker.pipeline.text import Document, normalize_text, sentence_separator, split_sentences
 
@@ -237,7 +220,7 @@ class HtmlDocument:
                 target.set("dir", direction)
         losses: list[MarkupLoss] = []
         for run in self._runs:
-            _Renderer(run, translations, language, twin, losses).replace()
+            Renderer(run, translations, language, twin, losses).replace()
         if self.is_page:
             return Rendering(self._page(root, language, direction), tuple(losses))
         for child in root:
@@ -259,151 +242,7 @@ class HtmlDocument:
         )
 
 
-class _Renderer:
-    """Rebuilds one run in the copied tree from its sentences' translations."""
-
-    def __init__(
-        self,
-        run: Run,
-        translations: list[str],
-        language: str,
-        twin: dict[etree._Element, etree._Element],
-        losses: list[MarkupLoss],
-    ) -> None:
-        self.run = run
-        self.translations = translations
-        self.space = sentence_separator(language)
-        self.twin = twin
-        self.losses = losses
-        self.emitted: set[Span] = set()
-
-    def replace(self) -> None:
-        run = self.run
-        parent = self.twin[run.parent]
-        nodes = self._range(run.items, 0, len(run.sentences))
-        content: list[str | etree._Element] = [run.lead, *nodes, run.trail]
-        removed = [self.twin[node] for node in run.nodes]
-        if removed:
-            position = parent.index(removed[0])
-            for element in removed:
-                parent.remove(element)
-        else:
-            position = 0 if run.after is None else parent.index(self.twin[run.after]) + 1
-        previous = None if run.after is None else self.twin[run.after]
-        if previous is None:
-            parent.text = ""
-        else:
-            previous.tail = ""
-        for piece in content:
-            if isinstance(piece, str):
-                if previous is None:
-                    parent.text = (parent.text or "") + piece
-                else:
-                    previous.tail = (previous.tail or "") + piece
-            else:
-                parent.insert(position, piece)
-                position += 1
-                previous = piece
-
-    def _range(
-        self, items: list[Span | Atom], first: int, last: int
-    ) -> list[Node | etree._Element]:
-        """Sentences ``first`` to ``last`` (exclusive) of a structural container's ``items``."""
-        groups = {
-            item.sentences[0]: item
-            for item in items
-            if isinstance(item, Span) and item.structural and first <= item.sentences[0] < last
-        }
-        out: list[Node | etree._Element] = []
-        index = first
-        while index < last:
-            if out:
-                out.append(self.space)
-            group = groups.get(index)
-            if group is not None:
-                # Standalone siblings placed in the group's sentences stay beside it.
-                beside = [
-                    item
-                    for item in items
-                    if isinstance(item, Atom)
-                    and group.sentences[0] <= item.sentence < group.sentences[1]
-                ]
-                out.extend(self._atom(a) for a in beside if a.offset <= group.start)
-                element = self._element(group)
-                _fill(element, self._range(group.children, *group.sentences))
-                out.append(element)
-                out.extend(self._atom(a) for a in beside if a.offset > group.start)
-                index = group.sentences[1]
-            else:
-                out.extend(self._sentence(index))
-                index += 1
-        return out
-
-    def _sentence(self, index: int) -> list[Node | etree._Element]:
-        run = self.run
-        sentence = run.sentences[index]
-        number = run.first + index
-        translation = _SPACE.sub(" ", self.translations[number]).strip()
-        pairs = {i for i, item in sentence.ids.items() if isinstance(item, Span)}
-        singles = set(sentence.ids) - pairs
-        nodes, problems = decode(translation, pairs, singles)
-        if problems:
-            self.losses.append(MarkupLoss(number, tuple(problems)))
-        built = self._build(nodes, sentence)
-        for span in reversed(sentence.outer):
-            element = self._element(span)
-            _fill(element, built)
-            built = [element]
-        return built
-
-    def _build(self, nodes: list[Node], sentence: Sentence) -> list[Node | etree._Element]:
-        out: list[Node | etree._Element] = []
-        for node in nodes:
-            if isinstance(node, str):
-                out.append(node)
-            elif isinstance(node, Standalone):
-                atom = sentence.ids[node.id]
-                assert isinstance(atom, Atom)
-                out.append(self._atom(atom))
-            else:
-                span = sentence.ids[node.id]
-                assert isinstance(span, Span)
-                element = self._element(span)
-                _fill(element, self._build(node.children, sentence))
-                out.append(element)
-        return out
-
-    def _atom(self, atom: Atom) -> etree._Element:
-        element = self.twin[atom.element]
-        element.tail = None  # its old tail is text of the run, rebuilt around it
-        return element
-
-    def _element(self, span: Span) -> etree._Element:
-        """A new element with the tag and (translated) attributes of ``span``'s element."""
-        source = self.twin[span.element]
-        attributes = dict(source.attrib)
-        if span in self.emitted:
-            attributes.pop("id", None)  # a tag cut in two keeps its id once
-        self.emitted.add(span)
-        return lxml.html.Element(source.tag, attributes)
-
-
 # -- helpers -------------------------------------------------------------------------
-
-
-def _fill(element: etree._Element, nodes: list[Node | etree._Element]) -> None:
-    """Append text and elements to ``element``: text before the first child is its text."""
-    last: etree._Element | None = None
-    for node in nodes:
-        if isinstance(node, str):
-            if last is None:
-                element.text = (element.text or "") + node
-            else:
-                last.tail = (last.tail or "") + node
-        else:
-            assert not isinstance(node, Wrap | Standalone)
-            element.append(node)
-            last = node
 
 
 def _parse(source: str, is_page: bool) -> etree._Element:

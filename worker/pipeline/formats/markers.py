@@ -1,25 +1,11 @@
-"""Inline markup inside a sentence, as placeholders that travel through translation.
+"""Inline markup inside a sentence, as markers that travel through translation.
 
-A tag that wraps words becomes a pair ``<gN>…</gN>``; something that stands alone
-(an image, inline code, a link around an image) becomes ``<xN/>`` (XLIFF's names
-for the two). Sentences are split on the plain text first, so a marker never
-decides a sentence boundary, and a sentence carries only the markup inside it:
-a tag around the whole sentence stays outside, not sent to the engine at all.
-
-The letter inside the brackets keeps the markers apart from the ``[N]``
-placeholders of ``worker.pipeline.quality.protect`` (which also accepts ``<N>``: digits
-alone in any brackets). Engines may space a marker (``< g1 >``), write its digit
-in the target's script (``<g۱>``) or lose it; :func:`decode` accepts the first
-two and degrades gracefully on the third, reporting every marker it could not
-put back where it was:
-
-- a pair whose opening or closing marker is lost wraps the rest of the sentence
-  (or its start) instead; one whose both markers are lost, or that wraps nothing,
-  is dropped, its words kept;
-- a standalone marker that is lost is put at the end of the sentence;
-- markers that cross (``<g1>a <g2>b</g1> c</g2>``) are nested again by splitting
-  the inner one, as browsers do, and are not a loss;
-- unknown and repeated markers are dropped (the repetition reported).
+A tag around words becomes ``<gN>…</gN>``, something that stands alone (an image,
+inline code) ``<xN/>`` (XLIFF's names). ``decode`` accepts what engines do to them
+(spacing, target-script digits) and degrades gracefully when one is lost: a pair
+missing a marker widens or is dropped with its words kept, a lost standalone goes to
+the end of the sentence, crossing pairs are nested again; it reports every marker it
+could not put back where it was.
 """
 
 from __future__ import annotations

@@ -1,23 +1,10 @@
 """The article in a web page: its text as blocks, its metadata, and a clean HTML copy.
 
-trafilatura finds the article (the most accurate open-source extractor on published
-benchmarks) and drops navigation, related links, comments, adverts and scripts.
-What it keeps is turned into:
-
-- ``blocks``: headings, paragraphs, list items and block quotes, in reading
-  order, each one paragraph of plain text (a line break inside stays a newline),
-  so that ``Article.text`` feeds the text pipeline with its structure intact;
-- ``html``: the same structure as a small, sanitised HTML document, with inline
-  links and emphasis, for the HTML format and for showing before translation;
-- ``title``, ``author``, ``published`` (ISO date), ``site``, and the page's own
-  ``lang`` attribute as a hint.
-
-trafilatura's metadata drops the zero-width non-joiner that Persian spelling needs
-(``گفت‌وگو`` becomes ``گفتوگو``); the title is taken back from the page when it
-matches but for those.
-
-A page without article text (a front page, a list of links, a login form) is
-refused with ``not_an_article``.
+trafilatura finds the article and drops the page around it; what it keeps becomes
+``blocks`` (headings, paragraphs, list items, block quotes, in reading order), a small
+sanitised ``html`` copy with inline links and emphasis, and ``title``, ``author``,
+``published``, ``site`` and the page's ``lang``. A page without article text is refused
+with ``not_an_article``.
 """
 
 from __future__ import annotations

@@ -1,24 +1,10 @@
 """Fetching pages and feeds from URLs that callers give: hostile input, fetched defensively.
 
-One :meth:`Fetcher.fetch` is one document:
-
-- http and https only, no credentials in the URL; every redirect is followed by
-  hand and checked again, up to ``fetch_max_redirects``.
-- The address actually connected to is checked (``service.egress``), through
-  ``worker.transport``: the host is resolved and vetted at connect time, so a
-  DNS answer cannot change between the check and the connection.
-- One deadline for the whole fetch (``fetch_timeout``): every connect, read and
-  write waits at most until it, so a page that trickles in byte by byte ends too.
-- At most ``fetch_max_bytes``, counted after decompression, which runs in
-  bounded steps (``worker.bodies``): neither a long page nor a compression bomb
-  fills memory. gzip, deflate and br are accepted.
-- Only the content types the caller accepts (HTML, XHTML and plain text for an
-  article; RSS, Atom and XML for a feed); a PDF or an image is refused.
-- Conditional requests (``If-None-Match``, ``If-Modified-Since``) for feeds.
-- Text is decoded with the charset of the header, a BOM, the document's own
-  declaration, or the one charset-normalizer finds (``worker.bodies``).
-
-Every way a fetch ends badly is a ``service.errors.FetchError`` with a stable code.
+http and https only, redirects followed by hand and checked, the address actually
+connected to checked (``sources.transport``), one deadline for the whole fetch, a size
+limit counted after decompression, accepted content types only, conditional requests,
+charset from the header, a BOM, the document or a detector (``sources.bodies``). Every
+way a fetch ends badly is a ``service.errors.FetchError`` with a stable code.
 """
 
 from __future__ import annotations
@@ -175,32 +161,7 @@ class Fetcher:
             current = url
             visited: list[str] = []
             while True:
-                egress.split_http_url(current, what="The URL" if not visited else "A redirect")
-                try:
-                    result = self._get(client, current, url, visited, accept, deadline)
-                except AddressRefused as exc:
-                    raise FetchRefused(
-                        egress.refusal("The URL" if not visited else "A redirect", exc.address),
-                        url=current,
-                    ) from exc
-                except httpx.InvalidURL as exc:
-                    raise FetchRefused(f"Not a valid URL: {exc}", url=current) from exc
-                except httpx.RemoteProtocolError as exc:
-                    if "location" not in str(exc).lower():
-                        raise FetchUnavailable(
-                            f"Could not fetch the page: {_describe(exc)}", url=current
-                        ) from exc
-                    raise FetchFailed(f"A redirect to an invalid URL: {exc}", url=current) from exc
-                except httpx.TimeoutException as exc:
-                    raise FetchTimeout(
-                        f"Fetching took longer than {self.limits.timeout:g} s "
-                        "(DRAGOMAN_FETCH_TIMEOUT).",
-                        url=current,
-                    ) from exc
-                except httpx.HTTPError as exc:
-                    raise FetchUnavailable(
-                        f"Could not fetch the page: {_describe(exc)}", url=current
-                    ) from exc
+                result = self._step(client, current, url, visited, accept, deadline)
                 if isinstance(result, Fetched):
                     return result
                 visited.append(current)
@@ -211,6 +172,40 @@ class Fetcher:
                         url=url,
                     )
                 current = result
+
+    def _step(
+        self,
+        client: httpx.Client,
+        current: str,
+        url: str,
+        visited: list[str],
+        accept: frozenset[str],
+        deadline: float,
+    ) -> Fetched | str:
+        """One request of a fetch, its transport errors told apart by their codes."""
+        what = "The URL" if not visited else "A redirect"
+        egress.split_http_url(current, what=what)
+        try:
+            return self._get(client, current, url, visited, accept, deadline)
+        except AddressRefused as exc:
+            raise FetchRefused(egress.refusal(what, exc.address), url=current) from exc
+        except httpx.InvalidURL as exc:
+            raise FetchRefused(f"Not a valid URL: {exc}", url=current) from exc
+        except httpx.RemoteProtocolError as exc:
+            if "location" not in str(exc).lower():
+                raise FetchUnavailable(
+                    f"Could not fetch the page: {_describe(exc)}", url=current
+                ) from exc
+            raise FetchFailed(f"A redirect to an invalid URL: {exc}", url=current) from exc
+        except httpx.TimeoutException as exc:
+            raise FetchTimeout(
+                f"Fetching took longer than {self.limits.timeout:g} s (DRAGOMAN_FETCH_TIMEOUT).",
+                url=current,
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise FetchUnavailable(
+                f"Could not fetch the page: {_describe(exc)}", url=current
+            ) from exc
 
     def _get(
         self,

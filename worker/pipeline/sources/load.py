@@ -46,54 +46,62 @@ def load_source(
         NotAnArticle: nothing worth translating was found.
         QuotaExceeded: a fetched article does not fit in the key's quota today.
     """
-    html_output = job.output_format == "html"
     if job.source_kind == "url":
-        assert job.source_url is not None
-        fetched = (fetcher or Fetcher.from_settings(settings)).fetch(job.source_url)
-        article = extract_fetched(fetched)
-        if limiter is not None:
-            sources.charge_fetched(db, settings, limiter, job, len(article.text))
-        sources.record_source(
-            db,
-            job.id,
-            attempt=job.attempts,
-            text=article.text,
-            title=article.title,
-            author=article.author,
-            published=article.published,
-            site=article.site,
-            html=article.html,
-            final_url=fetched.final_url,
-            fetched_at=fetched.fetched_at,
-        )
-        return Source(
-            article.text, article.html if html_output else None, job.title or article.title
-        )
+        return _from_url(db, settings, job, fetcher, limiter)
     if job.source_kind == "html":
-        markup = job.html or ""
-        if html_output:
-            # The markup is the document: translated as it is, nothing extracted.
-            text = HtmlFormat().parse(markup, "en").text
-            sources.record_source(db, job.id, attempt=job.attempts, text=text)
-            return Source(text, markup, job.title)
-        try:
-            article = extract_article(markup)
-        except NotAnArticle:
-            # A fragment (a CMS body) has no boilerplate to drop: its text is the article.
-            text = HtmlFormat().parse(markup, "en").text
-            if not text.strip():
-                raise
-            sources.record_source(db, job.id, attempt=job.attempts, text=text)
-            return Source(text, None, job.title)
-        sources.record_source(
-            db,
-            job.id,
-            attempt=job.attempts,
-            text=article.text,
-            title=article.title,
-            author=article.author,
-            published=article.published,
-            site=article.site,
-        )
-        return Source(article.text, None, job.title or article.title)
+        return _from_html(db, job)
     return Source(job.text, None, job.title)
+
+
+def _from_url(
+    db: Database, settings: Settings, job: Job, fetcher: Fetcher | None, limiter: Limiter | None
+) -> Source:
+    assert job.source_url is not None
+    fetched = (fetcher or Fetcher.from_settings(settings)).fetch(job.source_url)
+    article = extract_fetched(fetched)
+    if limiter is not None:
+        sources.charge_fetched(db, settings, limiter, job, len(article.text))
+    sources.record_source(
+        db,
+        job.id,
+        attempt=job.attempts,
+        text=article.text,
+        title=article.title,
+        author=article.author,
+        published=article.published,
+        site=article.site,
+        html=article.html,
+        final_url=fetched.final_url,
+        fetched_at=fetched.fetched_at,
+    )
+    html = article.html if job.output_format == "html" else None
+    return Source(article.text, html, job.title or article.title)
+
+
+def _from_html(db: Database, job: Job) -> Source:
+    markup = job.html or ""
+    if job.output_format == "html":
+        # The markup is the document: translated as it is, nothing extracted.
+        text = HtmlFormat().parse(markup, "en").text
+        sources.record_source(db, job.id, attempt=job.attempts, text=text)
+        return Source(text, markup, job.title)
+    try:
+        article = extract_article(markup)
+    except NotAnArticle:
+        # A fragment (a CMS body) has no boilerplate to drop: its text is the article.
+        text = HtmlFormat().parse(markup, "en").text
+        if not text.strip():
+            raise
+        sources.record_source(db, job.id, attempt=job.attempts, text=text)
+        return Source(text, None, job.title)
+    sources.record_source(
+        db,
+        job.id,
+        attempt=job.attempts,
+        text=article.text,
+        title=article.title,
+        author=article.author,
+        published=article.published,
+        site=article.site,
+    )
+    return Source(article.text, None, job.title or article.title)

@@ -13,7 +13,7 @@ import pytest
 
 from bench.model import NLLB_600M
 from bench.placeholders import FORMS, load_tokenizer, measure
-from tests.fixtures.tiny_models import build_tiny_nllb
+from testkit.tiny_models import build_tiny_nllb
 from worker.pipeline.glossary import PLACEHOLDER, JobGlossary
 from worker.pipeline.quality.protect import protect
 from worker.pipeline.quality.protect import restore as restore_protected
