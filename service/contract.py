@@ -20,6 +20,8 @@ class TaskName(StrEnum):
 
 class QueueName(StrEnum):
     JOBS = "dragoman.jobs"
+    # Webhook deliveries: consumed beside the jobs, never in a job's slot.
+    WEBHOOKS = "dragoman.webhooks"
 
 
 class JobStatus(StrEnum):

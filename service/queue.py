@@ -6,6 +6,7 @@ worker, so the API process stays free of torch and transformers.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from celery import Celery
@@ -31,7 +32,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": settings.broker_publish_timeout,
         "task_default_queue": QueueName.JOBS.value,
-        "task_routes": {TaskName.PROCESS_JOB.value: {"queue": QueueName.JOBS.value}},
+        "task_routes": {
+            TaskName.PROCESS_JOB.value: {"queue": QueueName.JOBS.value},
+            TaskName.DELIVER_WEBHOOK.value: {"queue": QueueName.WEBHOOKS.value},
+        },
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_backend": None,
@@ -81,10 +85,22 @@ class JobQueue:
 
     def send_webhook(self, job_id: str) -> None:
         """Queue the delivery of a finished job to its ``callback_url``."""
-        self._send(TaskName.DELIVER_WEBHOOK, job_id, "The job queue is not reachable.")
+        self._send(
+            TaskName.DELIVER_WEBHOOK,
+            job_id,
+            "The job queue is not reachable.",
+            queue=QueueName.WEBHOOKS,
+        )
 
-    def _send(self, task: TaskName, job_id: str, unreachable: str, **options: Any) -> None:
-        """Publish ``task(job_id)`` on the jobs queue, retrying briefly.
+    def _send(
+        self,
+        task: TaskName,
+        job_id: str,
+        unreachable: str,
+        queue: QueueName = QueueName.JOBS,
+        **options: Any,
+    ) -> None:
+        """Publish ``task(job_id)`` on ``queue``, retrying briefly.
 
         Raises:
             BrokerUnavailable: with the message ``unreachable``.
@@ -93,7 +109,7 @@ class JobQueue:
             self.app.send_task(
                 task.value,
                 args=[job_id],
-                queue=QueueName.JOBS.value,
+                queue=queue.value,
                 retry=True,
                 retry_policy={
                     "max_retries": 2,
@@ -110,19 +126,25 @@ class JobQueue:
         """Messages waiting in the jobs queue (not counting those a worker has reserved).
 
         A queue the broker does not know (Redis forgets an empty queue, and everything
-        after a restart without persistence) counts as empty.
+        after a restart without persistence; RabbitMQ before any worker declared it, or
+        after it was deleted) counts as empty. On AMQP a passive declare of a missing
+        queue closes the channel (404), so it is asked on a channel of its own.
         """
         try:
             with self.app.connection_for_write() as connection:
                 connection.ensure_connection(
                     max_retries=1, timeout=self.settings.broker_publish_timeout
                 )
+                channel = connection.channel()
                 try:
-                    declared = connection.default_channel.queue_declare(
-                        queue=QueueName.JOBS.value, passive=True
-                    )
+                    declared = channel.queue_declare(queue=QueueName.JOBS.value, passive=True)
                 except connection.channel_errors:
                     return 0
+                finally:
+                    with contextlib.suppress(
+                        *connection.channel_errors, *connection.connection_errors
+                    ):
+                        channel.close()
                 return int(declared.message_count)
         except (KombuOperationalError, OSError, ConnectionError) as exc:
             raise BrokerUnavailable("The job queue is not reachable.") from exc

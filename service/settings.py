@@ -148,6 +148,12 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="Wait before the second delivery attempt; doubles."
     )
     webhook_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    webhook_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Webhook deliveries a worker process makes at once, beside its jobs.",
+    )
 
     allow_private_fetch: bool = Field(
         default=False,

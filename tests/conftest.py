@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,6 +26,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "DRAGOMAN_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("DRAGOMAN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+# RabbitMQ: each test that uses it gets a virtual host of its own, made (and deleted)
+# with rabbitmqctl, which must run on the broker's machine.
+RABBITMQ_URL = os.environ.get("DRAGOMAN_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
+RABBITMQCTL = os.environ.get("DRAGOMAN_TEST_RABBITMQCTL", "rabbitmqctl")
 # The sample texts ship with the repository (samples/README.md says what each is).
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SAMPLE_ARTICLE = SAMPLES / "nagorno-karabakh-2020-11-04.en.txt"
@@ -95,3 +102,52 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]
             )
     yield database
     database.dispose()
+
+
+def _rabbitmqctl(*args: str) -> None:
+    try:
+        subprocess.run(
+            [RABBITMQCTL, "-q", *args], check=True, capture_output=True, text=True, timeout=60
+        )
+    except FileNotFoundError:
+        pytest.fail(f"{RABBITMQCTL} not found: the RabbitMQ tests make a virtual host with it")
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"rabbitmqctl {' '.join(args)} failed: {exc.stderr.strip()}")
+
+
+@pytest.fixture
+def amqp_url() -> Iterator[str]:
+    """A fresh RabbitMQ virtual host for this test, deleted afterwards (never skipped)."""
+    parts = urlsplit(RABBITMQ_URL)
+    address = (parts.hostname or "127.0.0.1", parts.port or 5672)
+    try:
+        socket.create_connection(address, timeout=5).close()
+    except OSError as exc:
+        pytest.fail(f"RabbitMQ is not reachable at {address[0]}:{address[1]}: {exc}")
+    vhost = f"dragoman_test_{uuid.uuid4().hex[:10]}"
+    _rabbitmqctl("add_vhost", vhost)
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
+        yield f"{RABBITMQ_URL.rstrip('/')}/{vhost}"
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+def redis_broker(db: int) -> str:
+    """The URL of Redis database ``db``, emptied."""
+    import redis
+
+    url = f"{REDIS_URL}/{db}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
+@pytest.fixture(params=["redis", "amqp"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """A broker for this test: an emptied Redis database (db 9), or a fresh RabbitMQ vhost."""
+    if request.param == "amqp":
+        url: str = request.getfixturevalue("amqp_url")
+        return url
+    return redis_broker(9)

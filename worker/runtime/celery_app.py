@@ -4,8 +4,10 @@ Start it with ``dragoman worker`` (or ``celery -A worker.runtime.celery_app work
 Nothing heavy happens at import. Before the pool starts, the engine libraries are
 imported once (in the main thread, so no two threads race through transformers'
 lazy imports); once the worker is up, the model is pulled if needed and loaded in
-the background while the heartbeat reports its state. On SIGTERM running jobs are
-handed back to the queue and the worker exits within ``worker_shutdown_seconds``.
+the background while the heartbeat reports its state, and a second consumer takes
+webhook deliveries from their own queue (``webhook_worker``). On SIGTERM running
+jobs are handed back to the queue and the worker exits within
+``worker_shutdown_seconds``.
 """
 
 from __future__ import annotations
@@ -54,8 +56,16 @@ _heartbeat: Any = None
 _reaper: Any = None
 
 
+def _ours(sender: Any) -> bool:
+    # The webhook lane's consumer (runtime/webhook_worker.py) sends worker_init and
+    # worker_shutdown too: they are not this worker's.
+    return getattr(sender, "app", None) is app
+
+
 @worker_init.connect
-def _before_pool(**_: Any) -> None:
+def _before_pool(sender: Any = None, **_: Any) -> None:
+    if not _ours(sender):
+        return
     from worker.engines.libraries import import_libraries
     from worker.models.backends import libraries_for
     from worker.runtime import model
@@ -102,6 +112,7 @@ def _start_threads(sender: Any = None, **_: Any) -> None:
     if start:
         loader.start()
     _start_reaper(settings)
+    _start_webhook_lane(settings)
 
 
 def _start_reaper(settings: Any) -> None:
@@ -113,6 +124,12 @@ def _start_reaper(settings: Any) -> None:
         _reaper.start()
 
 
+def _start_webhook_lane(settings: Any) -> None:
+    from worker.runtime.webhook_worker import WebhookLane
+
+    WebhookLane(settings).start()
+
+
 @worker_shutting_down.connect
 def _drain(**_: Any) -> None:
     from worker.runtime import lifecycle
@@ -121,7 +138,9 @@ def _drain(**_: Any) -> None:
 
 
 @worker_shutdown.connect
-def _stop_threads(**_: Any) -> None:
+def _stop_threads(sender: Any = None, **_: Any) -> None:
+    if not _ours(sender):
+        return
     if _reaper is not None:
         _reaper.stop(timeout=1)
     if _heartbeat is not None:

@@ -13,7 +13,7 @@ from service.settings import get_settings
 from service.store import recovery
 from worker.pipeline import job as pipeline
 from worker.pipeline.context import WorkerContext
-from worker.runtime import context, webhooks
+from worker.runtime import context, webhook_worker
 from worker.runtime.celery_app import app
 from worker.runtime.lifecycle import WORKER_ID
 
@@ -70,26 +70,8 @@ def _fail_quietly(ctx: WorkerContext, job_id: str, exc: DragomanError) -> None:
         log.error("job %s: could not record failure %s", job_id, exc.code)
 
 
-@app.task(
-    name=TaskName.DELIVER_WEBHOOK.value,
-    bind=True,
-    acks_late=True,
-    # Attempts are counted in webhook_deliveries; Celery's count also covers the
-    # retries of a database outage, which record no attempt.
-    max_retries=get_settings().webhook_max_attempts + get_settings().task_max_retries,
+# Deliveries have a queue and a consumer of their own (``webhook_worker``); this
+# registration takes those that arrive on the jobs queue (sent before an upgrade).
+deliver_webhook = app.task(**webhook_worker.task_options(get_settings()))(
+    webhook_worker.deliver_webhook
 )
-def deliver_webhook(self: Task, job_id: str) -> None:
-    """POST a finished job to its callback URL; retried with backoff until delivered."""
-    ctx = context.current()
-    try:
-        outcome = webhooks.deliver(ctx.db, ctx.settings, job_id)
-    except TransientError as exc:
-        if self.request.retries >= (self.max_retries or 0):
-            log.error("job %s: webhook left pending: %s", job_id, exc.code)
-            return  # still pending: the reaper sends it again later
-        delay = min(60, 2 ** (self.request.retries + 1))
-        raise self.retry(exc=exc, countdown=delay) from exc
-    if outcome is not None and outcome.retry_in is not None:
-        if self.request.retries >= (self.max_retries or 0):
-            return
-        raise self.retry(countdown=outcome.retry_in)

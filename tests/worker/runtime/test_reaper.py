@@ -10,7 +10,7 @@ import redis
 from sqlalchemy import text, update
 
 from service import store
-from service.contract import JobStatus, TranslationStatus
+from service.contract import JobStatus, QueueName, TranslationStatus
 from service.db import Database
 from service.models import Job, WorkerRecord, utcnow
 from service.queue import JobQueue
@@ -210,22 +210,36 @@ def test_one_reaper_at_a_time_on_postgresql(postgres_url: str, tmp_path: Path) -
         other.dispose()
 
 
-@pytest.mark.parametrize("broker", ["filesystem", "redis"])
-def test_broker_queue_length(broker: str, tmp_path: Path) -> None:
-    url = f"{REDIS_URL}/11" if broker == "redis" else ""
+@pytest.mark.parametrize("broker", ["filesystem", "redis", "amqp"])
+def test_broker_queue_length(broker: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = {
+        "filesystem": "",
+        "redis": f"{REDIS_URL}/11",
+        "amqp": request.getfixturevalue("amqp_url") if broker == "amqp" else "",
+    }[broker]
     settings = make_settings(tmp_path / "data", broker_url=url)
     settings.ensure_dirs()
-    client = redis.Redis.from_url(url) if url else None
+    client = redis.Redis.from_url(url) if broker == "redis" else None
     if client is not None:
         client.flushdb()
     queue = JobQueue(settings)
     try:
+        # a queue the broker does not know yet counts as empty, again and again
+        assert queue.queued_messages() == 0
         assert queue.queued_messages() == 0
         for i in range(3):
             queue.send_job(f"job-{i}")
+        queue.send_webhook("job-0")  # on its own queue: not a job's message
         assert queue.queued_messages() == 3
         if client is not None:
             client.flushdb()  # what a restart without persistence leaves
+            assert queue.queued_messages() == 0
+        if broker == "amqp":
+            with queue.app.connection_for_write() as connection:
+                channel = connection.channel()
+                assert channel.queue_declare(QueueName.WEBHOOKS.value, passive=True)[1] == 1
+                channel.queue_delete(QueueName.JOBS.value)  # a queue deleted by hand
+                channel.close()
             assert queue.queued_messages() == 0
     finally:
         queue.close()
