@@ -19,10 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from testkit.procs import REPO, Proc, free_port
-from tests.conftest import REDIS_URL, SAMPLE_ARTICLE
+from tests.conftest import SAMPLE_ARTICLE
 from tests.integration.conftest import base_env, wait_job, wait_ready, wait_until
 
 pytestmark = pytest.mark.integration
@@ -81,18 +80,21 @@ def submit(base: str, title: str, body: str, **extra: Any) -> dict[str, Any]:
     return job
 
 
-def test_redis_postgres_api_and_worker(
-    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path, postgres_url: str
+def test_postgres_broker_api_and_worker(
+    spawn: Callable[..., Proc],
+    tmp_path: Path,
+    tiny_nllb_ct2_dir: Path,
+    postgres_url: str,
+    broker_url: str,
 ) -> None:
-    """Production layout: PostgreSQL, Redis, a CTranslate2 model, API and worker apart."""
-    broker = f"{REDIS_URL}/9"
-    redis.Redis.from_url(broker).flushdb()
+    """Production layout: PostgreSQL, Redis or RabbitMQ, a CTranslate2 model, API and
+    worker apart."""
     metrics_port = free_port()
     env = base_env(
         tmp_path / "data",
         tiny_nllb_ct2_dir,
         DRAGOMAN_DATABASE_URL=postgres_url,
-        DRAGOMAN_BROKER_URL=broker,
+        DRAGOMAN_BROKER_URL=broker_url,
         DRAGOMAN_METRICS_PORT=str(metrics_port),
     )
     port = free_port()

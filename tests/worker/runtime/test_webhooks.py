@@ -299,3 +299,37 @@ def test_keys_secret_shows_the_secret_webhooks_are_signed_with(
         assert refused.exit_code != 0
     finally:
         get_settings.cache_clear()
+
+
+def test_a_retry_goes_to_the_webhooks_queue_whatever_queue_it_came_from(
+    hook_db: Database,
+    hook_settings: Settings,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from celery.canvas import Signature
+
+    from service.contract import QueueName
+    from worker.runtime import context, tasks
+
+    ctx = context.WorkerContext(settings=hook_settings, db=hook_db, pid=os.getpid())
+    monkeypatch.setattr(context, "current", lambda: ctx)
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(Signature, "apply_async", lambda sig, *a, **kw: sent.append(sig.options))
+    job_id = finished_job(hook_db, receiver.url)
+    receiver.statuses = [500]
+
+    # a message from before the upgrade, taken from the jobs queue by the jobs' consumer
+    came_from = {"exchange": "", "routing_key": QueueName.JOBS.value}
+    tasks.deliver_webhook.push_request(
+        args=[job_id], retries=0, delivery_info=came_from, called_directly=False
+    )
+    try:
+        with pytest.raises(Retry):
+            tasks.deliver_webhook.run(job_id)
+    finally:
+        tasks.deliver_webhook.pop_request()
+    assert [options["queue"] for options in sent] == [QueueName.WEBHOOKS.value]
+    assert sent[0]["countdown"] == hook_settings.webhook_backoff_seconds
