@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     cache_url: str = Field(default="", description="Redis URL of the translation cache.")
     cache_ttl_days: int = Field(default=30, ge=1)
     metrics_port: int = Field(default=0, ge=0, le=65535, description="Worker metrics port; 0: off.")
+    metrics_token: str = Field(
+        default="",
+        max_length=256,
+        description="When set, the API's /metrics answers only requests with this bearer "
+        "token (Prometheus: `authorization: {credentials: ...}`); open when empty.",
+    )
     translation_batch_size: int = Field(
         default=128,
         ge=1,

@@ -6,6 +6,7 @@ import logging
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,6 +47,11 @@ def serve(
     """Run the API and a worker on this machine (Ctrl-C stops both)."""
     import os
 
+    from service.settings import get_settings
+
+    # Before anything imports prometheus_client: the API's processes and the worker
+    # record into one folder, so the API's /metrics shows the worker's metrics too.
+    _prepare_metrics(get_settings().data_dir)
     from service.auth import auth_mode_for_serve
     from service.db import prepare_store
     from service.settings import get_settings
@@ -78,6 +84,13 @@ def serve(
         _run_api(host, port, loglevel)
     finally:
         _stop(worker, settings.worker_shutdown_seconds + 5)
+
+
+def _prepare_metrics(data_dir: Path) -> None:
+    from service.monitoring import multiprocess
+
+    folder = multiprocess.prepare(data_dir)
+    logging.getLogger("dragoman").debug("metrics of this process tree in %s", folder)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -128,6 +141,11 @@ def api(
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run only the HTTP API (production: workers run elsewhere)."""
+    from service.settings import get_settings
+
+    # Before anything imports prometheus_client: with --workers N every process
+    # records into this folder and any of them answers /metrics for all.
+    _prepare_metrics(get_settings().data_dir)
     _configure_logging(loglevel)
     _run_api(host, port, loglevel, workers)
 
