@@ -10,12 +10,15 @@ its own that does not import it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import sys
 from pathlib import Path
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+log = logging.getLogger(__name__)
 
 
 def prepare(data_dir: Path) -> Path:
@@ -25,11 +28,11 @@ def prepare(data_dir: Path) -> Path:
     metric files emptied); otherwise it is ``data_dir/metrics/<pid>``, and the folders
     of processes that are gone are removed.
 
-    Raises:
-        RuntimeError: prometheus_client was imported before (it would not see the folder).
+    Call it before anything imports prometheus_client: metrics made before would keep
+    this process's values to themselves (a warning says so).
     """
     if "prometheus_client" in sys.modules and not os.environ.get(ENV):
-        raise RuntimeError("prometheus_client was imported before its folder was set up")
+        log.warning("prometheus_client was imported before its folder was set up")
     named = os.environ.get(ENV)
     if named:
         folder = Path(named)
