@@ -56,7 +56,12 @@ def test_a_refused_job_is_not_counted(settings: Settings) -> None:
 def test_the_metrics_token_is_required_when_set(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, metrics_token="scrape-secret")
     with client_for(settings) as client:
-        for headers in ({"Authorization": ""}, bearer("wrong"), {"X-API-Key": "scrape-secret"}):
+        for headers in (
+            {"Authorization": ""},
+            bearer("wrong"),
+            {"Authorization": "Basic scrape-secret"},
+            {"X-API-Key": "scrape-secret"},
+        ):
             response = client.get("/metrics", headers=headers)
             assert response.status_code == 401, headers
             error = response.json()["error"]
