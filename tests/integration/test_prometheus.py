@@ -159,3 +159,33 @@ def test_serve_shows_the_workers_metrics_on_the_api(
     # the folder was made for this process tree under the data dir
     folders = list((tmp_path / "data" / "metrics").iterdir())
     assert len(folders) == 1 and any(folders[0].glob("*.db"))
+
+
+def test_a_prefork_worker_sums_its_pool_processes(
+    spawn: Callable[..., Proc], tmp_path: Path
+) -> None:
+    """Jobs run in pool processes; the worker's /metrics still counts every one."""
+    metrics_port = free_port()
+    env = base_env(
+        tmp_path / "data",
+        Path("echo"),
+        DRAGOMAN_TRANSLATION_BACKEND="echo",
+        DRAGOMAN_METRICS_PORT=str(metrics_port),
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    worker = spawn("worker", ["worker", "--pool", "prefork", "--concurrency", "2"], env)
+    api = spawn("api", ["api", "--port", str(port)], env)
+    wait_ready(base, [worker, api])
+    jobs = []
+    for _ in range(4):
+        response = httpx.post(f"{base}/v1/jobs", json=JOB, timeout=30)
+        assert response.status_code == 202, response.text
+        jobs.append(response.json()["id"])
+    for job_id in jobs:
+        assert wait_job(base, job_id, [worker, api], timeout=120)["status"] == "succeeded"
+    exposed = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    assert 'dragoman_jobs_finished_total{status="succeeded"} 4.0' in exposed
+    assert 'dragoman_job_duration_seconds_count{status="succeeded"} 4.0' in exposed
+    # each pool process loaded the model
+    assert "dragoman_model_load_seconds_count 2.0" in exposed

@@ -17,6 +17,7 @@ console = Console(stderr=True)
 # On shutdown the API waits this long for open requests, then closes them: an event
 # stream (a browser following a job) would otherwise hold it until its job ends.
 SHUTDOWN_GRACE_SECONDS = 3
+POOLS = ("threads", "prefork", "solo")
 
 
 def _configure_logging(level: str) -> None:
@@ -162,6 +163,23 @@ def worker(
     ] = False,
 ) -> None:
     """Run only a Celery worker (add more on other machines to scale out)."""
+    import os
+
+    from service.monitoring import multiprocess
+    from service.settings import get_settings
+
+    if pool and pool not in POOLS:
+        raise typer.BadParameter(f"one of {', '.join(POOLS)}", param_hint="--pool")
+    if pool:
+        # Celery prefers its configuration (built from the settings) to its own
+        # --pool option: the option goes through the settings.
+        os.environ["DRAGOMAN_WORKER_POOL"] = pool
+        get_settings.cache_clear()
+    settings = get_settings()
+    if settings.worker_pool == "prefork" and not multiprocess.enabled():
+        # Jobs run in the pool's processes: their metrics are summed from a shared
+        # folder (set before prometheus_client is imported). Under `serve` it is set.
+        _prepare_metrics(settings.data_dir)
     from worker.runtime import lifecycle
     from worker.runtime.celery_app import app as celery_app
     from worker.runtime.celery_app import prepare
