@@ -23,7 +23,7 @@ from tests.integration.conftest import base_env, wait_job, wait_ready, wait_unti
 
 pytestmark = pytest.mark.integration
 
-BROKER = f"{REDIS_URL}/11"
+BROKER = f"{REDIS_URL}/14"  # a database no other test uses
 AUTH = ("ops", "flower-test")  # Flower's API answers only with authentication
 
 
