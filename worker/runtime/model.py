@@ -22,6 +22,7 @@ from typing import Any
 
 from service.errors import ModelUnavailable
 from service.settings import Settings
+from worker import metrics
 
 log = logging.getLogger("dragoman.models")
 
@@ -142,7 +143,9 @@ class ModelLoader:
             self._set(ModelReport(ModelState.LOADING, languages, info=info))
             started = time.monotonic()
             translator = load_model(self.settings)
-            log.info("translation model ready in %.1fs", time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            metrics.MODEL_LOAD.observe(elapsed)
+            log.info("translation model ready in %.1fs", elapsed)
             info.update(translator.describe())
             self._set(ModelReport(ModelState.READY, translator.languages(), info=info))
         except ModelUnavailable as exc:

@@ -82,6 +82,10 @@ def make_app(settings: Settings) -> Celery:
         task_soft_time_limit=None,
         task_time_limit=None,
         worker_enable_remote_control=False,
+        # Without worker heartbeats Flower would list the lane as a worker gone
+        # offline; its deliveries are counted in the worker's metrics instead.
+        worker_send_task_events=False,
+        task_send_sent_event=False,
     )
     app.task(**task_options(settings))(deliver_webhook)
     return app
