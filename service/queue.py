@@ -31,7 +31,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": settings.broker_publish_timeout,
         "task_default_queue": QueueName.JOBS.value,
-        "task_routes": {TaskName.PROCESS_JOB.value: {"queue": QueueName.JOBS.value}},
+        "task_routes": {
+            TaskName.PROCESS_JOB.value: {"queue": QueueName.JOBS.value},
+            TaskName.TRANSLATE_INTERACTIVE.value: {"queue": QueueName.INTERACTIVE.value},
+        },
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_backend": None,
@@ -79,12 +82,29 @@ class JobQueue:
             task_id=job_id,
         )
 
+    def send_interactive(self, job_id: str) -> None:
+        """Queue an interactive request on its own queue (the workers' interactive lane)."""
+        self._send(
+            TaskName.TRANSLATE_INTERACTIVE,
+            job_id,
+            "The translation queue is not reachable.",
+            queue=QueueName.INTERACTIVE,
+            task_id=job_id,
+        )
+
     def send_webhook(self, job_id: str) -> None:
         """Queue the delivery of a finished job to its ``callback_url``."""
         self._send(TaskName.DELIVER_WEBHOOK, job_id, "The job queue is not reachable.")
 
-    def _send(self, task: TaskName, job_id: str, unreachable: str, **options: Any) -> None:
-        """Publish ``task(job_id)`` on the jobs queue, retrying briefly.
+    def _send(
+        self,
+        task: TaskName,
+        job_id: str,
+        unreachable: str,
+        queue: QueueName = QueueName.JOBS,
+        **options: Any,
+    ) -> None:
+        """Publish ``task(job_id)`` on ``queue``, retrying briefly.
 
         Raises:
             BrokerUnavailable: with the message ``unreachable``.
@@ -93,7 +113,7 @@ class JobQueue:
             self.app.send_task(
                 task.value,
                 args=[job_id],
-                queue=QueueName.JOBS.value,
+                queue=queue.value,
                 retry=True,
                 retry_policy={
                     "max_retries": 2,

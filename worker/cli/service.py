@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from service.contract import QueueName
+
 console = Console(stderr=True)
 
 # On shutdown the API waits this long for open requests, then closes them: an event
@@ -34,6 +36,10 @@ def _worker_argv(
         argv.append(f"--concurrency={concurrency}")
     if pool:
         argv.append(f"--pool={pool}")
+    if pool == "prefork":
+        # Pool children hold the model: they take interactive requests too (the
+        # thread and solo pools answer them in the worker's interactive lane).
+        argv.append(f"--queues={QueueName.JOBS.value},{QueueName.INTERACTIVE.value}")
     return argv
 
 
@@ -144,6 +150,15 @@ def worker(
     ] = False,
 ) -> None:
     """Run only a Celery worker (add more on other machines to scale out)."""
+    import os
+
+    from service.settings import get_settings
+
+    if pool:
+        # One pool for everything that reads the settings (the interactive lane too).
+        os.environ["DRAGOMAN_WORKER_POOL"] = pool
+        get_settings.cache_clear()
+    pool = get_settings().worker_pool
     from worker.runtime import lifecycle
     from worker.runtime.celery_app import app as celery_app
     from worker.runtime.celery_app import prepare

@@ -52,6 +52,7 @@ app.conf.beat_schedule_filename = str(get_settings().data_dir / "celerybeat-sche
 
 _heartbeat: Any = None
 _reaper: Any = None
+_lane: Any = None
 
 
 @worker_init.connect
@@ -102,6 +103,25 @@ def _start_threads(sender: Any = None, **_: Any) -> None:
     if start:
         loader.start()
     _start_reaper(settings)
+    _start_interactive_lane(settings)
+
+
+def _start_interactive_lane(settings: Any) -> None:
+    """The interactive lane runs where the model is: in this process, unless a prefork
+    pool holds the model in its children (which then consume the interactive queue)."""
+    global _lane
+    from worker.pipeline.interactive import run_interactive
+    from worker.runtime import context
+    from worker.runtime.interactive import InteractiveLane
+
+    if settings.worker_pool == "prefork":
+        return
+    _lane = InteractiveLane(
+        settings,
+        app.connection_for_read,
+        lambda job_id: run_interactive(context.current(), job_id),
+    )
+    _lane.start()
 
 
 def _start_reaper(settings: Any) -> None:
@@ -122,6 +142,8 @@ def _drain(**_: Any) -> None:
 
 @worker_shutdown.connect
 def _stop_threads(**_: Any) -> None:
+    if _lane is not None:
+        _lane.stop(timeout=1)
     if _reaper is not None:
         _reaper.stop(timeout=1)
     if _heartbeat is not None:

@@ -46,6 +46,10 @@ class Recording(Translator):
     def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
         return self.inner.plan_batches(segments)
 
+    def translate_alternatives(self, segments: list[Segment], count: int) -> list[list[str]]:
+        self.calls.append(list(segments))
+        return self.inner.translate_alternatives(segments, count)
+
     def translate_segments(
         self, segments: list[Segment], tokens: Sequence[Any] | None = None
     ) -> list[str]:
