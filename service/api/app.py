@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import tenants
-from service.api import feeds, glossaries, jobs, system
+from service.api import feeds, glossaries, jobs, libretranslate, system
 from service.api.errors import error_body, install_error_handlers
 from service.db import Database, prepare_store
 from service.limits import Limiter, PayloadTooLarge, make_counter
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for family in (jobs, feeds, glossaries, system):
         app.include_router(family.router)
+    app.include_router(libretranslate.router)
     app.include_router(desk.router)
     app.add_middleware(BodySizeLimit, max_bytes=current.max_body_bytes)
     return app
