@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
@@ -76,9 +77,22 @@ async def read_fields(request: Request) -> dict[str, Any]:
                 raise ClientError("Invalid JSON format")
             fields.update(body)
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
-        fields.update(_multi(form.multi_items()))
+        async with request.form() as form:
+            items: list[tuple[str, Any]] = []
+            for name, value in form.multi_items():
+                if isinstance(value, UploadFile):  # read now: the form's files close below
+                    value = FilePart(value.filename or "", await value.read())
+                items.append((name, value))
+        fields.update(_multi(items))
     return fields
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A file sent in a multipart form: its name and its bytes."""
+
+    filename: str
+    data: bytes
 
 
 def _multi(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -97,7 +111,7 @@ def text_field(fields: dict[str, Any], name: str) -> str | None:
     value = fields.get(name)
     if value is None or value == "":
         return None
-    if isinstance(value, UploadFile) or not isinstance(value, str | int | float):
+    if not isinstance(value, str | int | float):
         raise ClientError(f"Invalid request: {name} must be a string")
     return str(value)
 

@@ -14,12 +14,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from service import interactive
 from service.api.deps import DatabaseDep, LimiterDep, QueueDep, SettingsDep
 from service.api.libretranslate.protocol import (
     ClientError,
+    FilePart,
     Forbidden,
     LibreTranslateRoute,
     read_fields,
@@ -239,7 +239,7 @@ async def translate_file(
     key = _key(request, fields)
     principal = await run_in_threadpool(_authorize, db, settings, limiter, key)
     upload = fields.get("file")
-    if not isinstance(upload, UploadFile):
+    if not isinstance(upload, FilePart):
         raise ClientError("Invalid request: missing file parameter")
     source_code = required(fields, "source")
     target_code = required(fields, "target")
@@ -247,9 +247,8 @@ async def translate_file(
     extension = os.path.splitext(name)[1].lower()
     if extension not in FILE_FORMATS:
         raise ClientError("Invalid request: file format not supported")
-    raw = await upload.read(settings.max_text_chars * 4 + 1)
     try:
-        text = raw.decode("utf-8-sig")
+        text = upload.data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ClientError("Invalid request: the file is not UTF-8 text") from exc
     if not text.strip():
