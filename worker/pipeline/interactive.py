@@ -147,10 +147,9 @@ def answer(ctx: WorkerContext, job: Job, deadline: float) -> tuple[dict[str, Any
 def detections(text: str) -> list[dict[str, Any]]:
     """``/detect``'s answer: likely languages, best first, confidence 0..100."""
     found = [
-        {"language": d.code, "confidence": round(d.confidence * 100, 1)}
-        for d in detect_candidates(normalize_text(text))
+        (d.code, round(d.confidence * 100, 1)) for d in detect_candidates(normalize_text(text))
     ]
-    return [d for d in found if d["confidence"] > 0]
+    return [{"language": code, "confidence": value} for code, value in found if value > 0]
 
 
 def detect_short(text: str) -> Detection | None:

@@ -81,8 +81,9 @@ async def read_fields(request: Request) -> dict[str, Any]:
             items: list[tuple[str, Any]] = []
             for name, value in form.multi_items():
                 if isinstance(value, UploadFile):  # read now: the form's files close below
-                    value = FilePart(value.filename or "", await value.read())
-                items.append((name, value))
+                    items.append((name, FilePart(value.filename or "", await value.read())))
+                else:
+                    items.append((name, value))
         fields.update(_multi(items))
     return fields
 

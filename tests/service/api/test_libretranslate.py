@@ -256,7 +256,7 @@ def test_translate_file_for_its_tenant_only(
     response = client.post(
         "/translate_file",
         data={"source": "en", "target": "hy", "api_key": key},
-        files={"file": ("note.txt", "First line.\nSecond line.".encode())},
+        files={"file": ("note.txt", b"First line.\nSecond line.")},
     )
     assert response.status_code == 200, response.text
     url = response.json()["translatedFileUrl"]
