@@ -184,7 +184,8 @@ async def detect(
     )
 
 
-@router.api_route("/languages", methods=["GET", "POST"])
+@router.get("/languages")
+@router.post("/languages", include_in_schema=False)  # LibreTranslate answers both
 def languages(db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
     """The languages the workers' model translates (LibreTranslate), each into every other."""
     try:
