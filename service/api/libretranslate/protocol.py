@@ -17,6 +17,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from service.errors import DragomanError, TransientError, UnsupportedLanguage
@@ -25,6 +26,27 @@ from service.languages import AUTO, normalize_code
 # LibreTranslate's codes that are not the canonical code of the same language.
 _FROM_CLIENT = {"zt": "zh-Hant", "pb": "pt"}
 _TO_CLIENT = {"zh-Hant": "zt"}
+
+
+class ErrorOut(BaseModel):
+    """LibreTranslate's error answer."""
+
+    error: str
+
+
+# What each LibreTranslate route may answer besides 200, documented for clients.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": description}
+    for code, description in {
+        400: "Invalid request (a missing field, an unknown language, over the limit...)",
+        403: "Invalid API key",
+        404: "Not found",
+        429: "Slow down: over the key's rate or daily characters",
+        500: "The translation failed",
+        503: "No worker or queue to answer",
+        504: "No answer in time",
+    }.items()
+}
 
 
 class ClientError(DragomanError, code="bad_request", status_code=400):

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from service import interactive
 from service.api.deps import DatabaseDep, LimiterDep, QueueDep, SettingsDep
 from service.api.libretranslate.protocol import (
+    ERRORS,
     ClientError,
     FilePart,
     Forbidden,
@@ -36,7 +37,7 @@ from service.limits import Limiter
 from service.settings import Settings
 from service.store.interactive import interactive_job
 
-router = APIRouter(route_class=LibreTranslateRoute, tags=["LibreTranslate"])
+router = APIRouter(route_class=LibreTranslateRoute, tags=["LibreTranslate"], responses=ERRORS)
 
 FILE_FORMATS = {".txt": "text", ".html": "html", ".htm": "html"}
 MAX_ALTERNATIVES = 10
