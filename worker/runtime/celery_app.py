@@ -116,9 +116,12 @@ def _start_interactive_lane(settings: Any) -> None:
 
     if settings.worker_pool == "prefork":
         return
+    # The filesystem broker is polled (once a second by default): an interactive request
+    # is waited for, so the lane looks more often. Redis and AMQP push messages.
+    options = {"polling_interval": 0.05} if settings.uses_embedded_broker else {}
     _lane = InteractiveLane(
         settings,
-        app.connection_for_read,
+        lambda: app.connection_for_read(transport_options=options),
         lambda job_id: run_interactive(context.current(), job_id),
     )
     _lane.start()
