@@ -20,7 +20,6 @@ Errors (``service.errors``)::
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,10 +46,12 @@ from service.limits import Limiter
 from service.queue import JobQueue
 from service.settings import Settings
 from service.store.interactive import (
+    InteractiveState,
     NewInteractive,
     create_interactive,
     give_up_interactive,
     interactive_state,
+    interactive_states,
 )
 
 
@@ -174,7 +175,56 @@ def _submit(
     return job_id
 
 
-async def await_result(db: Database, settings: Settings, job_id: str) -> dict[str, Any]:
+class ResultWaiter:
+    """Waits for interactive answers: one reader for all the calls an API process holds.
+
+    However many calls wait (a burst of fifty), the store sees one query per interval
+    for all of them; built in the API's lifespan.
+    """
+
+    def __init__(self, db: Database, interval: float) -> None:
+        self.db = db
+        self.interval = interval
+        self._waiting: dict[str, list[asyncio.Future[InteractiveState]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    async def wait(self, job_id: str, timeout: float) -> InteractiveState | None:
+        """The job's final state, or None if it is not final within ``timeout`` s."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[InteractiveState] = loop.create_future()
+        self._waiting.setdefault(job_id, []).append(future)
+        # (a reader of another event loop, as test clients make, is no reader here)
+        if self._reader is None or self._reader.done() or self._reader.get_loop() is not loop:
+            self._reader = asyncio.create_task(self._read())
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiting = self._waiting.get(job_id, [])
+            if future in waiting:
+                waiting.remove(future)
+            if not waiting:
+                self._waiting.pop(job_id, None)
+
+    async def _read(self) -> None:
+        while self._waiting:
+            await asyncio.sleep(self.interval)
+            ids = list(self._waiting)
+            try:
+                states = await run_in_threadpool(interactive_states, self.db, ids)
+            except DragomanError:
+                continue  # the database is away for a moment: the callers' timeouts hold
+            for job_id, state in states.items():
+                if state.status.is_final:
+                    for future in self._waiting.pop(job_id, []):
+                        if not future.done():
+                            future.set_result(state)
+
+
+async def await_result(
+    db: Database, waiter: ResultWaiter, settings: Settings, job_id: str
+) -> dict[str, Any]:
     """The stored answer of an interactive job, waiting for it without blocking the loop.
 
     Raises:
@@ -182,24 +232,17 @@ async def await_result(db: Database, settings: Settings, job_id: str) -> dict[st
             starts it later).
         RequestFailed, InvalidInput, UnsupportedLanguage: the worker's refusal.
     """
-    deadline = time.monotonic() + settings.interactive_timeout_seconds
-    interval = settings.interactive_poll_seconds
-    while True:
-        state = await run_in_threadpool(interactive_state, db, job_id)
-        if state is not None and state.status.is_final:
-            return _outcome(state.status, state.result, state.error_code, state.error_message)
-        if time.monotonic() >= deadline:
-            break
-        await asyncio.sleep(interval)
-        interval = min(interval * 1.5, 0.25)
+    state = await waiter.wait(job_id, settings.interactive_timeout_seconds)
+    if state is not None:
+        return _outcome(state.status, state.result, state.error_code, state.error_message)
     message = (
         f"No translation within {settings.interactive_timeout_seconds:g} s "
         "(DRAGOMAN_INTERACTIVE_TIMEOUT_SECONDS); the workers are busy or stopped."
     )
     await run_in_threadpool(give_up_interactive, db, job_id, "timeout", message)
-    state = await run_in_threadpool(interactive_state, db, job_id)
-    if state is not None and state.status == JobStatus.SUCCEEDED:  # answered meanwhile
-        return _outcome(state.status, state.result, None, None)
+    final = await run_in_threadpool(interactive_state, db, job_id)
+    if final is not None and final.status == JobStatus.SUCCEEDED:  # answered meanwhile
+        return _outcome(final.status, final.result, None, None)
     raise JobTimeout(message)
 
 

@@ -153,7 +153,7 @@ class Settings(BaseSettings):
         "this long after they were made.",
     )
     interactive_concurrency: int = Field(
-        default=8,
+        default=32,
         ge=1,
         le=256,
         description="Interactive requests a worker process runs at once, beside and "
@@ -166,7 +166,11 @@ class Settings(BaseSettings):
         "(charLimit of /frontend/settings).",
     )
     interactive_poll_seconds: float = Field(
-        default=0.05, gt=0, le=5, description="How often a waiting call reads its result."
+        default=0.05,
+        gt=0,
+        le=5,
+        description="How often the API reads the answers of the calls waiting on it "
+        "(one query for all of them).",
     )
 
     allow_private_callbacks: bool = Field(

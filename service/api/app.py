@@ -14,6 +14,7 @@ from service import tenants
 from service.api import feeds, glossaries, jobs, libretranslate, system
 from service.api.errors import error_body, install_error_handlers
 from service.db import Database, prepare_store
+from service.interactive import ResultWaiter
 from service.limits import Limiter, PayloadTooLarge, make_counter
 from service.queue import JobQueue
 from service.settings import Settings, get_settings
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.queue = JobQueue(current)
         counter = make_counter(current, app.state.db)
         app.state.limiter = Limiter(counter)
+        app.state.waiter = ResultWaiter(app.state.db, current.interactive_poll_seconds)
         if current.auth == "disabled":
             # Open mode's jobs belong to "local"; its webhooks need the tenant's secret.
             tenants.ensure_tenant(app.state.db, tenants.LOCAL_TENANT)

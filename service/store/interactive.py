@@ -83,6 +83,22 @@ def interactive_state(db: Database, job_id: str) -> InteractiveState | None:
     return InteractiveState(JobStatus(row.status), row.result, row.error_code, row.error_message)
 
 
+def interactive_states(db: Database, job_ids: list[str]) -> dict[str, InteractiveState]:
+    """Where each of these interactive jobs stands, in one query (deleted ones are absent)."""
+    with db.session() as session:
+        rows = session.execute(
+            select(Job.id, Job.status, Job.result, Job.error_code, Job.error_message).where(
+                Job.id.in_(job_ids)
+            )
+        ).all()
+    return {
+        row.id: InteractiveState(
+            JobStatus(row.status), row.result, row.error_code, row.error_message
+        )
+        for row in rows
+    }
+
+
 def interactive_job(db: Database, job_id: str, *, tenant: str | None = None) -> Job | None:
     """An interactive job (of ``tenant`` when given); None if unknown, expired or another's."""
     with db.session() as session:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service import interactive
-from service.api.deps import DatabaseDep, LimiterDep, QueueDep, SettingsDep
+from service.api.deps import DatabaseDep, LimiterDep, QueueDep, SettingsDep, WaiterDep
 from service.api.libretranslate.protocol import (
     ERRORS,
     ClientError,
@@ -129,6 +129,7 @@ async def translate(
     queue: QueueDep,
     limiter: LimiterDep,
     settings: SettingsDep,
+    waiter: WaiterDep,
 ) -> JSONResponse:
     """Translate text (LibreTranslate): ``q`` a string or a list, ``source`` a code or auto."""
     fields = await read_fields(request)
@@ -147,7 +148,7 @@ async def translate(
     job_id = await run_in_threadpool(
         interactive.submit_translation, db, queue, limiter, settings, principal, ask
     )
-    result = await interactive.await_result(db, settings, job_id)
+    result = await interactive.await_result(db, waiter, settings, job_id)
     translated: list[str] = result["translated"]
     answer: dict[str, Any] = {"translatedText": translated if batch else translated[0]}
     detected = _detected(result)
@@ -166,6 +167,7 @@ async def detect(
     queue: QueueDep,
     limiter: LimiterDep,
     settings: SettingsDep,
+    waiter: WaiterDep,
 ) -> JSONResponse:
     """Detect the language of a text (LibreTranslate): likely languages, best first."""
     fields = await read_fields(request)
@@ -176,7 +178,7 @@ async def detect(
     job_id = await run_in_threadpool(
         interactive.submit_detection, db, queue, limiter, settings, principal, "\n".join(texts)
     )
-    result = await interactive.await_result(db, settings, job_id)
+    result = await interactive.await_result(db, waiter, settings, job_id)
     return JSONResponse(
         [
             {"confidence": d["confidence"], "language": to_client(d["language"])}
@@ -235,6 +237,7 @@ async def translate_file(
     queue: QueueDep,
     limiter: LimiterDep,
     settings: SettingsDep,
+    waiter: WaiterDep,
 ) -> JSONResponse:
     """Translate a .txt or .html file (LibreTranslate); answers the translated file's URL."""
     fields = await read_fields(request)
@@ -263,7 +266,7 @@ async def translate_file(
     job_id = await run_in_threadpool(
         interactive.submit_translation, db, queue, limiter, settings, principal, ask
     )
-    await interactive.await_result(db, settings, job_id)
+    await interactive.await_result(db, waiter, settings, job_id)
     base = str(request.base_url).rstrip("/")
     stem, _ = os.path.splitext(name)
     filename = f"{stem}_{to_client(target)}{extension}"
