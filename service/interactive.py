@@ -20,6 +20,7 @@ Errors (``service.errors``)::
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,8 @@ from service.store.interactive import (
     interactive_state,
     interactive_states,
 )
+
+log = logging.getLogger("dragoman.interactive")
 
 
 class NoWorker(TransientError, code="no_worker", status_code=503):
@@ -213,8 +216,9 @@ class ResultWaiter:
             ids = list(self._waiting)
             try:
                 states = await run_in_threadpool(interactive_states, self.db, ids)
-            except DragomanError:
-                continue  # the database is away for a moment: the callers' timeouts hold
+            except Exception:  # the database is away for a moment: the callers' timeouts hold
+                log.warning("reading interactive answers failed; trying again", exc_info=True)
+                continue
             for job_id, state in states.items():
                 if state.status.is_final:
                     for future in self._waiting.pop(job_id, []):
