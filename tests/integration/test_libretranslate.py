@@ -34,7 +34,13 @@ def serve(spawn: Callable[..., Proc], tmp_path: Path, model: str, **env: str) ->
 def test_libretranslatepy_translates_detects_and_lists(
     spawn: Callable[..., Proc], tmp_path: Path
 ) -> None:
-    base, _ = serve(spawn, tmp_path, "echo", DRAGOMAN_TRANSLATION_BACKEND="echo")
+    base, _ = serve(
+        spawn,
+        tmp_path,
+        "echo",
+        DRAGOMAN_TRANSLATION_BACKEND="echo",
+        DRAGOMAN_INTERACTIVE_TIMEOUT_SECONDS="120",
+    )
     client = LibreTranslateAPI(base)
     assert client.translate("Talks resumed in Baku.", "en", "az") == "Talks resumed in Baku."
     assert client.translate("Prezident bu gün çıxış edib.", "auto", "hy") == (

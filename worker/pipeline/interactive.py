@@ -31,6 +31,8 @@ from worker.pipeline.detect import (
     detect_candidates,
     detect_document,
     detect_language,
+    get_detector,
+    get_short_text_detector,
 )
 from worker.pipeline.formats import Parsed, get_format
 from worker.pipeline.glossary import JobGlossary, TermIndex, cache_model_key
@@ -142,6 +144,12 @@ def answer(ctx: WorkerContext, job: Job, deadline: float) -> tuple[dict[str, Any
     else:
         result["alternatives"] = None
     return result, source if detected else None
+
+
+def warm_detectors() -> None:
+    """Build the language detectors (seconds, once per process) before a call waits on it."""
+    get_short_text_detector()
+    get_detector()
 
 
 def detections(text: str) -> list[dict[str, Any]]:

@@ -110,7 +110,7 @@ def _start_interactive_lane(settings: Any) -> None:
     """The interactive lane runs where the model is: in this process, unless a prefork
     pool holds the model in its children (which then consume the interactive queue)."""
     global _lane
-    from worker.pipeline.interactive import run_interactive
+    from worker.pipeline.interactive import run_interactive, warm_detectors
     from worker.runtime import context
     from worker.runtime.interactive import InteractiveLane
 
@@ -123,6 +123,7 @@ def _start_interactive_lane(settings: Any) -> None:
         settings,
         lambda: app.connection_for_read(transport_options=options),
         lambda job_id: run_interactive(context.current(), job_id),
+        warm=warm_detectors,
     )
     _lane.start()
 

@@ -56,12 +56,17 @@ class InteractiveLane(threading.Thread):
     """
 
     def __init__(
-        self, settings: Settings, connect: Callable[[], Any], handle: Callable[[str], None]
+        self,
+        settings: Settings,
+        connect: Callable[[], Any],
+        handle: Callable[[str], None],
+        warm: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name="dragoman-interactive", daemon=True)
         self.settings = settings
         self.connect = connect
         self.handle = handle
+        self.warm = warm
         self._stop_event = threading.Event()
         self._slots = threading.Semaphore(settings.interactive_concurrency)
         self._executor = ThreadPoolExecutor(
@@ -70,6 +75,10 @@ class InteractiveLane(threading.Thread):
         self.consuming = threading.Event()  # set while the consumer is attached
 
     def run(self) -> None:
+        if self.warm is not None:
+            # Beside consuming, not before it: what the first requests need (the
+            # language detectors) is built while they may already come in.
+            self._executor.submit(self._warm_up)
         try:
             while not self._stop_event.is_set():
                 try:
@@ -80,6 +89,13 @@ class InteractiveLane(threading.Thread):
                     self._stop_event.wait(RECONNECT_SECONDS)
         finally:
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _warm_up(self) -> None:
+        assert self.warm is not None
+        try:
+            self.warm()
+        except Exception:
+            log.exception("interactive lane: warming up failed")
 
     def stop(self, timeout: float = 2) -> None:
         self._stop_event.set()
