@@ -11,6 +11,7 @@ from typing import Any
 from celery import Celery
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from service import broker
 from service.contract import QueueName, TaskName
 from service.errors import BrokerUnavailable
 from service.settings import Settings
@@ -25,8 +26,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         transport_options["visibility_timeout"] = settings.task_time_limit + 600
         transport_options["socket_connect_timeout"] = settings.broker_publish_timeout
         transport_options["socket_timeout"] = max(settings.broker_publish_timeout, 10)
+    broker_url = settings.effective_broker_url
+    if settings.uses_embedded_broker:
+        broker.register()
+        broker_url = broker.URL  # the filesystem transport, writing atomically
     return {
-        "broker_url": settings.effective_broker_url,
+        "broker_url": broker_url,
         "broker_transport_options": transport_options,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": settings.broker_publish_timeout,
