@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint clean bench bench-quick
+.PHONY: install run test lint clean bench bench-quick bench-interactive bench-interactive-quick
 
 install: $(STAMP)
 
@@ -44,6 +44,15 @@ bench: $(STAMP)
 # The same pipeline on a tiny model and 3 articles, in about a minute.
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
+
+# The interactive lane (LibreTranslate /translate) while the worker translates the
+# throughput benchmark's 20 articles: latency idle and under load, article throughput
+# with and without calls, a burst of 50; writes bench/results/interactive.*.
+bench-interactive: $(STAMP)
+	$(PY) -m bench.interactive
+
+bench-interactive-quick: $(STAMP)
+	$(PY) -m bench.interactive --quick
 
 # Load test of the service itself (not part of `make test`): API + one worker with the
 # echo engine on loopback, 200 concurrent submissions; writes bench/results/loadtest.*.

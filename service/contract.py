@@ -16,12 +16,24 @@ class TaskName(StrEnum):
     # Sent by Celery beat every DRAGOMAN_FEED_POLL_SECONDS: queue a poll of each due feed.
     POLL_FEEDS = "dragoman.poll_feeds"
     POLL_FEED = "dragoman.poll_feed"
+    # A synchronous LibreTranslate-style request (an interactive job): the worker's
+    # interactive consumer takes it, never the Celery pool that runs articles.
+    TRANSLATE_INTERACTIVE = "dragoman.translate_interactive"
 
 
 class QueueName(StrEnum):
     JOBS = "dragoman.jobs"
     # Webhook deliveries: consumed beside the jobs, never in a job's slot.
     WEBHOOKS = "dragoman.webhooks"
+    # Synchronous (LibreTranslate-style) requests: the workers' interactive lane.
+    INTERACTIVE = "dragoman.interactive"
+
+
+class Lane(StrEnum):
+    """What kind of job a row is: an article, or an interactive (synchronous) request."""
+
+    ARTICLE = "article"
+    INTERACTIVE = "interactive"
 
 
 class JobStatus(StrEnum):

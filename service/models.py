@@ -98,6 +98,12 @@ class Job(Base):
     # The glossaries the job uses and their entries as they were at submission:
     # {"glossaries": [{"id", "name", "version"}], "entries": [...]}.
     glossary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # "article" (POST /v1/jobs, feeds) or "interactive" (a synchronous LibreTranslate-style
+    # call: its texts in ``payload``, its answer in ``result``, deleted after ``expires_at``).
+    lane: Mapped[str] = mapped_column(String(16), default="article", server_default="article")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -110,7 +116,10 @@ class Job(Base):
         lazy="selectin",
     )
 
-    __table_args__ = (Index("ix_jobs_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_created_at_id", "created_at", "id"),
+        Index("ix_jobs_lane_expires_at", "lane", "expires_at"),
+    )
 
 
 class JobTranslation(Base):

@@ -12,6 +12,7 @@ from typing import Any
 from celery import Celery
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from service import broker
 from service.contract import QueueName, TaskName
 from service.errors import BrokerUnavailable
 from service.settings import Settings
@@ -26,8 +27,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         transport_options["visibility_timeout"] = settings.task_time_limit + 600
         transport_options["socket_connect_timeout"] = settings.broker_publish_timeout
         transport_options["socket_timeout"] = max(settings.broker_publish_timeout, 10)
+    broker_url = settings.effective_broker_url
+    if settings.uses_embedded_broker:
+        broker.register()
+        broker_url = broker.URL  # the filesystem transport, writing atomically
     return {
-        "broker_url": settings.effective_broker_url,
+        "broker_url": broker_url,
         "broker_transport_options": transport_options,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": settings.broker_publish_timeout,
@@ -35,6 +40,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_routes": {
             TaskName.PROCESS_JOB.value: {"queue": QueueName.JOBS.value},
             TaskName.DELIVER_WEBHOOK.value: {"queue": QueueName.WEBHOOKS.value},
+            TaskName.TRANSLATE_INTERACTIVE.value: {"queue": QueueName.INTERACTIVE.value},
         },
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -82,6 +88,16 @@ class JobQueue:
             TaskName.PROCESS_JOB,
             job_id,
             "The job queue is not reachable; nothing was stored. Try again shortly.",
+            task_id=job_id,
+        )
+
+    def send_interactive(self, job_id: str) -> None:
+        """Queue an interactive request on its own queue (the workers' interactive lane)."""
+        self._send(
+            TaskName.TRANSLATE_INTERACTIVE,
+            job_id,
+            "The translation queue is not reachable.",
+            queue=QueueName.INTERACTIVE,
             task_id=job_id,
         )
 

@@ -150,6 +150,40 @@ class Settings(BaseSettings):
     )
     broker_publish_timeout: float = Field(default=3.0, gt=0)
 
+    interactive_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="How long a LibreTranslate-style call waits for its translation "
+        "before answering 504.",
+    )
+    interactive_retention_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="Interactive requests (and files from /translate_file) are deleted "
+        "this long after they were made.",
+    )
+    interactive_concurrency: int = Field(
+        default=32,
+        ge=1,
+        le=256,
+        description="Interactive requests a worker process runs at once, beside and "
+        "independent of worker_concurrency's article jobs.",
+    )
+    interactive_char_limit: int = Field(
+        default=5000,
+        ge=1,
+        description="Characters one LibreTranslate-style /translate call may carry "
+        "(charLimit of /frontend/settings).",
+    )
+    interactive_poll_seconds: float = Field(
+        default=0.05,
+        gt=0,
+        le=5,
+        description="How often the API reads the answers of the calls waiting on it "
+        "(one query for all of them).",
+    )
+
     allow_private_callbacks: bool = Field(
         default=False, description="Allow webhook URLs on loopback/private networks."
     )

@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import tenants
-from service.api import feeds, glossaries, jobs, metrics, system
+from service.api import feeds, glossaries, jobs, libretranslate, metrics, system
 from service.api.errors import error_body, install_error_handlers
 from service.db import Database, prepare_store
+from service.interactive import ResultWaiter
 from service.limits import Limiter, PayloadTooLarge, make_counter
 from service.monitoring import multiprocess
 from service.queue import JobQueue
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.queue = JobQueue(current)
         counter = make_counter(current, app.state.db)
         app.state.limiter = Limiter(counter)
+        app.state.waiter = ResultWaiter(app.state.db, current.interactive_poll_seconds)
         if current.auth == "disabled":
             # Open mode's jobs belong to "local"; its webhooks need the tenant's secret.
             tenants.ensure_tenant(app.state.db, tenants.LOCAL_TENANT)
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for family in (jobs, feeds, glossaries, system, metrics):
         app.include_router(family.router)
+    app.include_router(libretranslate.router)
     app.include_router(desk.router)
     app.add_middleware(BodySizeLimit, max_bytes=current.max_body_bytes)
     return app

@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from service.auth import Principal, authenticate
 from service.db import Database
+from service.interactive import ResultWaiter
 from service.limits import Limiter
 from service.queue import JobQueue
 from service.settings import Settings
@@ -38,6 +39,7 @@ SettingsDep = Annotated[Settings, Depends(_state("settings"))]
 DatabaseDep = Annotated[Database, Depends(_state("db"))]
 QueueDep = Annotated[JobQueue, Depends(_state("queue"))]
 LimiterDep = Annotated[Limiter, Depends(_state("limiter"))]
+WaiterDep = Annotated[ResultWaiter, Depends(_state("waiter"))]
 
 
 # Reads: a page or a client following its jobs; counted apart from submissions.

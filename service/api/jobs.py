@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from service import events, jobs, store
 from service.api.deps import DatabaseDep, LimiterDep, PrincipalDep, QueueDep, SettingsDep
 from service.api.responses import BODY_ERRORS, ERRORS, EVENT_STREAM
-from service.contract import JobStatus
+from service.contract import JobStatus, Lane
 from service.errors import NotFound
 from service.schemas import ArticleOut, JobCreate, JobList, JobOut
 
@@ -65,9 +65,14 @@ def list_jobs(
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    lane: Annotated[
+        Lane, Query(description="interactive: the LibreTranslate-style requests instead.")
+    ] = Lane.ARTICLE,
 ) -> JobList:
     """List your jobs, newest first; pass ``next_cursor`` as ``cursor`` for the next page."""
-    page = store.list_jobs(db, tenant=principal.tenant, status=status, limit=limit, cursor=cursor)
+    page = store.list_jobs(
+        db, tenant=principal.tenant, status=status, limit=limit, cursor=cursor, lane=lane
+    )
     return jobs.describe_page(db, page)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.contract import JobStatus, TranslationStatus
+from service.contract import JobStatus, Lane, TranslationStatus
 from service.db import Database
 from service.errors import InvalidInput, NotFound
 from service.languages import text_direction
@@ -152,10 +152,13 @@ def find_idempotency(db: Database, tenant: str, key: str) -> IdempotencyKey | No
         )
 
 
-def count_jobs(db: Database, status: JobStatus) -> int:
+def count_jobs(db: Database, status: JobStatus, lane: Lane = Lane.ARTICLE) -> int:
     with db.session() as session:
         return int(
-            session.scalar(select(func.count()).select_from(Job).where(Job.status == status)) or 0
+            session.scalar(
+                select(func.count()).select_from(Job).where(Job.status == status, Job.lane == lane)
+            )
+            or 0
         )
 
 
@@ -203,9 +206,15 @@ def list_jobs(
     status: JobStatus | None = None,
     limit: int = 20,
     cursor: str | None = None,
+    lane: Lane = Lane.ARTICLE,
 ) -> JobPage:
-    """Jobs newest first; ``cursor`` is the opaque ``next_cursor`` of the previous page."""
-    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    """Jobs of ``lane`` newest first; ``cursor`` is the ``next_cursor`` of the previous page."""
+    query = (
+        select(Job)
+        .where(Job.lane == lane)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit + 1)
+    )
     if tenant is not None:
         query = query.where(Job.tenant == tenant)
     if status is not None:

@@ -25,7 +25,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.contract import JobStatus, TranslationStatus, WebhookStatus
+from service.contract import JobStatus, Lane, TranslationStatus, WebhookStatus
 from service.db import Database
 from service.models import Job, JobTranslation, WebhookDelivery, WorkerRecord, utcnow
 
@@ -43,9 +43,10 @@ class Sweep:
     failed: list[str] = field(default_factory=list)
     resend: list[str] = field(default_factory=list)
     webhooks: list[str] = field(default_factory=list)
+    purged: int = 0  # interactive jobs deleted, past their retention
 
     def __bool__(self) -> bool:
-        return bool(self.requeued or self.failed or self.resend or self.webhooks)
+        return bool(self.requeued or self.failed or self.resend or self.webhooks or self.purged)
 
 
 @contextlib.contextmanager
@@ -101,7 +102,7 @@ def requeue_abandoned(
     )
     rows = session.execute(
         select(Job.id, Job.attempts, Job.handbacks).where(
-            Job.status == JobStatus.RUNNING, abandoned
+            Job.status == JobStatus.RUNNING, Job.lane == Lane.ARTICLE, abandoned
         )
     ).all()
     requeued: list[str] = []
@@ -163,7 +164,8 @@ def lost_messages(
     now = now or utcnow()
     sent_at = func.coalesce(Job.dispatched_at, Job.created_at)
     cutoff = now - dt.timedelta(seconds=grace)
-    queued = Job.status == JobStatus.QUEUED
+    # Interactive jobs are on their own queue; a lost one times out in the API instead.
+    queued = and_(Job.status == JobStatus.QUEUED, Job.lane == Lane.ARTICLE)
     young = session.scalar(select(func.count()).where(queued, sent_at >= cutoff)) or 0
     accounted = max(0, queued_messages - young)
     old = session.scalar(select(func.count()).where(queued, sent_at < cutoff)) or 0

@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from service.contract import QueueName
+
 console = Console(stderr=True)
 
 # On shutdown the API waits this long for open requests, then closes them: an event
@@ -36,6 +38,10 @@ def _worker_argv(
         argv.append(f"--concurrency={concurrency}")
     if pool:
         argv.append(f"--pool={pool}")
+    if pool == "prefork":
+        # Pool children hold the model: they take interactive requests too (the
+        # thread and solo pools answer them in the worker's interactive lane).
+        argv.append(f"--queues={QueueName.JOBS.value},{QueueName.INTERACTIVE.value}")
     return argv
 
 
@@ -180,6 +186,8 @@ def worker(
         # Jobs run in the pool's processes: their metrics are summed from a shared
         # folder (set before prometheus_client is imported). Under `serve` it is set.
         _prepare_metrics(settings.data_dir)
+    # One pool for everything that reads the settings (the interactive lane too).
+    pool = settings.worker_pool
     from worker.runtime import lifecycle
     from worker.runtime.celery_app import app as celery_app
     from worker.runtime.celery_app import prepare

@@ -134,6 +134,18 @@ class Translator(ABC):
         """
 
     @abstractmethod
+    def translate_alternatives(self, segments: list[Segment], count: int) -> list[list[str]]:
+        """The ``count`` best translations of each segment (n-best), best first, distinct.
+
+        An engine may return fewer (a model whose beams agree, an engine without a
+        search); the first is the translation ``translate_segments`` would give with
+        a beam of at least ``count``.
+
+        Raises:
+            TextTooLong: A segment is over ``max_input_tokens``.
+        """
+
+    @abstractmethod
     def describe(self) -> dict[str, Any]:
         """Engine, device, weight type and batch budget, for the log and ``/readyz``."""
 
@@ -154,6 +166,11 @@ class Translator(ABC):
                     tokens=tokens,
                     limit=self.max_input_tokens,
                 )
+
+
+def distinct(texts: list[str]) -> list[str]:
+    """``texts`` without repeats (n-best lists often hold one text twice), order kept."""
+    return list(dict.fromkeys(texts))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from worker.engines.base import (
     PlannedBatch,
     Segment,
     Translator,
+    distinct,
 )
 from worker.engines.checkpoints import load_errors
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
@@ -185,6 +186,42 @@ class CTranslate2Translator(MappedLanguages, Translator):
 
     def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
         return self._plan(segments, self._encode(segments))
+
+    def translate_alternatives(self, segments: list[Segment], count: int) -> list[list[str]]:
+        """n-best by beam search (``num_hypotheses``), one segment at a time (they are few)."""
+        encoded = self._encode(segments)
+        outputs: list[list[str]] = []
+        for segment, tokens in zip(segments, encoded, strict=True):
+            if not tokens:
+                outputs.append([""])
+                continue
+            if len(tokens) > self.max_input_tokens:
+                raise TextTooLong(
+                    f"A sentence is {len(tokens)} tokens long; {self.model_name} accepts "
+                    f"at most {self.max_input_tokens}.",
+                    tokens=len(tokens),
+                    limit=self.max_input_tokens,
+                )
+            prefix = self._target_prefix(segment.target)
+            decoding = self.decoding.use(segment.strict)
+            (result,) = self._translator.translate_batch(
+                [list(tokens)],
+                target_prefix=[prefix] if prefix else None,
+                beam_size=max(decoding.beams, count),
+                num_hypotheses=count,
+                max_batch_size=0,
+                max_decoding_length=self._max_length(len(tokens)),
+                repetition_penalty=decoding.repetition_penalty,
+                no_repeat_ngram_size=decoding.no_repeat_ngram,
+                return_scores=False,
+            )
+            limit = self._max_length(len(tokens))
+            texts = [
+                self._decode(list(hypothesis)[len(prefix or []) :][:limit])
+                for hypothesis in result.hypotheses
+            ]
+            outputs.append(distinct(texts))
+        return outputs
 
     def _plan(self, segments: list[Segment], encoded: Sequence[Any]) -> list[PlannedBatch]:
         # A batch mixes languages and jobs freely: only strict retries decode apart.

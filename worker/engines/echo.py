@@ -68,6 +68,10 @@ class EchoTranslator(Translator):
         metrics.record_batch(len(segments), words, words)
         return [segment.text for segment in segments]
 
+    def translate_alternatives(self, segments: list[Segment], count: int) -> list[list[str]]:
+        # One hypothesis only: the text itself is the only "translation" echo knows.
+        return [[text] for text in self.translate_segments(segments)]
+
 
 BACKEND = Backend(
     name="echo",

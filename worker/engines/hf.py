@@ -25,6 +25,7 @@ from worker.engines.base import (
     PlannedBatch,
     Segment,
     Translator,
+    distinct,
 )
 from worker.engines.checkpoints import (
     Family,
@@ -217,6 +218,26 @@ class TransformersTranslator(MappedLanguages, Translator):
                 outputs[i] = text
         return outputs
 
+    def translate_alternatives(self, segments: list[Segment], count: int) -> list[list[str]]:
+        """n-best by beam search (``num_return_sequences``), one segment at a time."""
+        encoded = self._encode_segments(segments)
+        self._check_lengths(encoded)
+        outputs: list[list[str]] = []
+        for segment, ids in zip(segments, encoded, strict=True):
+            if not ids:
+                outputs.append([""])
+                continue
+            forced = self._forced_bos(self.language_map.target_code(segment.target))
+            decoding = self.decoding.use(segment.strict)
+            wide = Decoding(
+                max(decoding.beams, count), decoding.repetition_penalty, decoding.no_repeat_ngram
+            )
+            generated = self._generate([list(ids)], forced, wide, hypotheses=count)
+            limit = self._max_length(len(ids))
+            texts = self._decode([row[:limit] for row in generated], segment.target)
+            outputs.append(distinct(texts))
+        return outputs
+
     # Lower level, for tests and tools
 
     def encode(self, sentences: list[str], source: str, target: str) -> list[list[int]]:
@@ -335,7 +356,11 @@ class TransformersTranslator(MappedLanguages, Translator):
         return None
 
     def _generate(
-        self, batch: list[list[int]], forced_bos: int | None, decoding: Decoding
+        self,
+        batch: list[list[int]],
+        forced_bos: int | None,
+        decoding: Decoding,
+        hypotheses: int = 1,
     ) -> list[list[int]]:
         import torch
 
@@ -351,6 +376,8 @@ class TransformersTranslator(MappedLanguages, Translator):
             "do_sample": False,
             "max_length": self._max_length(width),
         }
+        if hypotheses > 1:
+            options["num_return_sequences"] = hypotheses
         if forced_bos is not None:
             options["forced_bos_token_id"] = forced_bos
         if decoding.no_repeat_ngram:

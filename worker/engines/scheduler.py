@@ -4,7 +4,9 @@ Jobs hand all their sentences to the process's scheduler and wait on futures; on
 thread owns the engine, takes sentences from every running job in turn, has the engine
 plan its batches and resolves each batch's futures as it ends. A job that arrives
 during a take joins the next batch; a nearly empty last batch waits for company
-(docs/architecture.md).
+(docs/architecture.md). Priority segments (interactive requests) are taken before
+any other at the next take, decoded in batches of their own ahead of the rest, and
+never wait for company.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +24,8 @@ from worker.engines.base import Segment, Translator
 
 log = logging.getLogger(__name__)
 
-# (job key, segment, its future)
-Request = tuple[str, Segment, "Future[str]"]
+# (job key, segment, its future: a translation, or a list of them for n-best requests)
+Request = tuple[str, Segment, "Future[Any]"]
 # A last batch filling less than this share of the engine's budget waits for company,
 # at most MAX_CARRIES times per sentence (so none waits for ever).
 CARRY_BELOW = 0.5
@@ -37,6 +40,7 @@ class Batch:
     tokens: list[Any] | None = None
     blank: bool = False  # blank texts only: answered without decoding
     fill: float | None = None  # share of the engine's budget, when the engine planned it
+    alternatives: int = 0  # n-best requests: this many hypotheses each
 
     def keep(self, flags: list[bool]) -> Batch:
         """The requests (and their tokens) whose flag is set."""
@@ -44,7 +48,7 @@ class Batch:
         if tokens is not None:
             tokens = [t for t, keep in zip(tokens, flags, strict=True) if keep]
         requests = [r for r, keep in zip(self.requests, flags, strict=True) if keep]
-        return Batch(requests, tokens, self.blank, self.fill)
+        return Batch(requests, tokens, self.blank, self.fill, self.alternatives)
 
 
 class BatchScheduler:
@@ -65,26 +69,58 @@ class BatchScheduler:
         self._condition = threading.Condition()
         self._closed = False
         self._carried: dict[int, int] = {}  # id() of a queued future -> times put back
+        self._urgent: set[int] = set()  # id() of the queued futures of priority segments
+        self._nbest: dict[int, int] = {}  # id() of a queued future -> hypotheses wanted
         self._thread = threading.Thread(target=self._run, name="dragoman-batcher", daemon=True)
         self._thread.start()
 
-    def submit(self, job_key: str, segments: list[Segment]) -> list[Future[str]]:
-        """Queue ``segments`` for ``job_key``; one future per segment, in order."""
+    def submit(
+        self, job_key: str, segments: list[Segment], *, priority: bool = False
+    ) -> list[Future[str]]:
+        """Queue ``segments`` for ``job_key``; one future per segment, in order.
+
+        ``priority`` segments (an interactive request's) are taken before every other
+        job's at the next take.
+        """
         futures: list[Future[str]] = [Future() for _ in segments]
+        self._queue(job_key, segments, futures, priority=priority)
+        return futures
+
+    def submit_alternatives(
+        self, job_key: str, segments: list[Segment], count: int, *, priority: bool = False
+    ) -> list[Future[list[str]]]:
+        """Queue ``segments`` for their ``count`` best translations (n-best), best first."""
+        futures: list[Future[list[str]]] = [Future() for _ in segments]
+        self._queue(job_key, segments, futures, priority=priority, alternatives=count)
+        return futures
+
+    def _queue(
+        self,
+        job_key: str,
+        segments: list[Segment],
+        futures: Sequence[Future[Any]],
+        *,
+        priority: bool,
+        alternatives: int = 0,
+    ) -> None:
         with self._condition:
             if self._closed:
                 raise RuntimeError("scheduler is closed")
             queue = self._queues.setdefault(job_key, collections.deque())
             queue.extend((job_key, s, f) for s, f in zip(segments, futures, strict=True))
+            for future in futures:
+                if priority:
+                    self._urgent.add(id(future))
+                if alternatives:
+                    self._nbest[id(future)] = alternatives
             self._condition.notify()
-        return futures
 
     def cancel(self, job_key: str) -> int:
         """Drop a job's queued segments (cancelling their futures); returns how many."""
         with self._condition:
             queue = self._queues.pop(job_key, None)
             for _, _, future in queue or ():
-                self._carried.pop(id(future), None)
+                self._forget(future)
         if not queue:
             return 0
         for _, _, future in queue:
@@ -106,9 +142,25 @@ class BatchScheduler:
             for _, _, future in queue:
                 future.cancel()
 
+    def _forget(self, future: Future[Any]) -> None:
+        ident = id(future)
+        self._carried.pop(ident, None)
+        self._urgent.discard(ident)
+        self._nbest.pop(ident, None)
+
+    def _is_urgent(self, request: Request) -> bool:
+        return id(request[2]) in self._urgent
+
     def _take(self) -> list[Request]:
-        """Up to ``max_batch_sentences`` requests, shared evenly between active jobs."""
+        """Up to ``max_batch_sentences`` requests: priority jobs' first, in the order
+        they came, then the rest shared evenly between the other active jobs."""
         batch: list[Request] = []
+        for key in [k for k, q in self._queues.items() if q and self._is_urgent(q[0])]:
+            queue = self._queues[key]
+            while queue and self._is_urgent(queue[0]) and len(batch) < self.max_batch_sentences:
+                batch.append(queue.popleft())
+            if not queue:
+                del self._queues[key]
         while len(batch) < self.max_batch_sentences and self._queues:
             share = max(1, (self.max_batch_sentences - len(batch)) // len(self._queues))
             for key in list(self._queues):
@@ -138,7 +190,7 @@ class BatchScheduler:
                     newcomer = decoded and any(key not in served for key in self._queues)
                     if not newcomer:
                         for _, _, future in batch.requests:
-                            self._carried.pop(id(future), None)
+                            self._forget(future)
                 if newcomer:
                     # A job arrived since this take: the rest of the take goes back to
                     # the heads of its jobs' queues, and the next take includes the
@@ -156,7 +208,25 @@ class BatchScheduler:
                     self._translate(batch if all(running) else batch.keep(running))
 
     def _plan(self, taken: list[Request]) -> list[Batch]:
-        """The engine's batches for ``taken``; a nearly empty last one goes back to wait."""
+        """The engine's batches for ``taken``: n-best requests and priority requests
+        first, in batches of their own, then the rest (a nearly empty last batch of
+        which goes back to wait)."""
+        with self._condition:
+            nbest = [r for r in taken if id(r[2]) in self._nbest]
+            counts = {id(r[2]): self._nbest[id(r[2])] for r in nbest}
+            urgent = [r for r in taken if self._is_urgent(r) and id(r[2]) not in counts]
+        first: list[Batch] = []
+        for count in sorted(set(counts.values())):
+            first.append(Batch([r for r in nbest if counts[id(r[2])] == count], alternatives=count))
+        if urgent:
+            first += self._plan_some(urgent, carry=False)
+        if not first:
+            return self._plan_some(taken)
+        special = {id(r[2]) for r in [*nbest, *urgent]}
+        rest = [r for r in taken if id(r[2]) not in special]
+        return first + (self._plan_some(rest) if rest else [])
+
+    def _plan_some(self, taken: list[Request], *, carry: bool = True) -> list[Batch]:
         if len(taken) < 2:
             return [Batch(taken)]
         try:
@@ -168,7 +238,7 @@ class BatchScheduler:
         blank = [request for i, request in enumerate(taken) if i not in planned]
         if blank:
             batches.insert(0, Batch(blank, blank=True))
-        if len(plan) > 1 and plan[-1].fill < CARRY_BELOW:
+        if carry and len(plan) > 1 and plan[-1].fill < CARRY_BELOW:
             last = batches[-1].requests
             if all(self._carried.get(id(f), 0) < MAX_CARRIES for _, _, f in last):
                 batches.pop()
@@ -198,6 +268,9 @@ class BatchScheduler:
             self._condition.notify()
 
     def _translate(self, batch: Batch) -> None:
+        if batch.alternatives:
+            self._translate_alternatives(batch)
+            return
         requests = batch.requests
         segments = [segment for _, segment, _ in requests]
         try:
@@ -215,6 +288,17 @@ class BatchScheduler:
             return
         for (_, _, future), output in zip(requests, outputs, strict=True):
             future.set_result(output)
+
+    def _translate_alternatives(self, batch: Batch) -> None:
+        for _, segment, future in batch.requests:
+            try:
+                (hypotheses,) = self.translator.translate_alternatives(
+                    [segment], batch.alternatives
+                )
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                future.set_exception(exc)
+            else:
+                future.set_result(hypotheses)
 
     def _translate_one(self, request: Request) -> None:
         _, segment, future = request

@@ -110,6 +110,23 @@ def detect_language(text: str) -> Detection | None:
     return _best(get_detector(), text)
 
 
+def detect_candidates(text: str, count: int = 3) -> list[Detection]:
+    """The ``count`` most likely languages of ``text``, best first (the same detector
+    ``detect_language`` picks); empty when it cannot be told."""
+    if _letters(text) < MIN_LETTERS:
+        return []
+    values = []
+    if len(text.strip()) < SHORT_TEXT_CHARS:
+        values = get_short_text_detector().compute_language_confidence_values(text)
+    if not values or values[0].value <= 0.0:
+        values = get_detector().compute_language_confidence_values(text)
+    return [
+        Detection(code=language_code(v.language), confidence=float(v.value))
+        for v in values[:count]
+        if v.value > 0.0
+    ]
+
+
 def detect_paragraphs(paragraphs: list[str]) -> list[Detection | None]:
     """Detect each paragraph on its own (``None`` where it cannot be told)."""
     return [detect_language(paragraph) for paragraph in paragraphs]

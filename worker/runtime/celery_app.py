@@ -54,6 +54,7 @@ app.conf.beat_schedule_filename = str(get_settings().data_dir / "celerybeat-sche
 
 _heartbeat: Any = None
 _reaper: Any = None
+_lane: Any = None
 
 
 def _ours(sender: Any) -> bool:
@@ -113,6 +114,29 @@ def _start_threads(sender: Any = None, **_: Any) -> None:
         loader.start()
     _start_reaper(settings)
     _start_webhook_lane(settings)
+    _start_interactive_lane(settings)
+
+
+def _start_interactive_lane(settings: Any) -> None:
+    """The interactive lane runs where the model is: in this process, unless a prefork
+    pool holds the model in its children (which then consume the interactive queue)."""
+    global _lane
+    from worker.pipeline.interactive import run_interactive, warm_detectors
+    from worker.runtime import context
+    from worker.runtime.interactive import InteractiveLane
+
+    if settings.worker_pool == "prefork":
+        return
+    # The filesystem broker is polled (once a second by default): an interactive request
+    # is waited for, so the lane looks more often. Redis and AMQP push messages.
+    options = {"polling_interval": 0.05} if settings.uses_embedded_broker else {}
+    _lane = InteractiveLane(
+        settings,
+        lambda: app.connection_for_read(transport_options=options),
+        lambda job_id: run_interactive(context.current(), job_id),
+        warm=warm_detectors,
+    )
+    _lane.start()
 
 
 def _start_reaper(settings: Any) -> None:
@@ -141,6 +165,8 @@ def _drain(**_: Any) -> None:
 def _stop_threads(sender: Any = None, **_: Any) -> None:
     if not _ours(sender):
         return
+    if _lane is not None:
+        _lane.stop(timeout=1)
     if _reaper is not None:
         _reaper.stop(timeout=1)
     if _heartbeat is not None:

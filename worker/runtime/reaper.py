@@ -10,7 +10,8 @@ time across all workers; the others skip the pass) and, through
   which outlasts the longest job;
 - re-sends queued jobs whose message the broker has lost (a Redis restart without
   persistence), comparing the database with the broker's queue length;
-- re-sends webhook deliveries that stalled.
+- re-sends webhook deliveries that stalled;
+- deletes interactive jobs (LibreTranslate-style requests) past their retention.
 
 Duplicate messages are harmless, so every doubt is settled by sending again.
 """
@@ -27,6 +28,7 @@ from service.errors import BrokerUnavailable, DatabaseUnavailable
 from service.queue import JobQueue
 from service.settings import Settings
 from service.store import recovery
+from service.store.interactive import purge_expired
 from service.store.recovery import Sweep
 from worker import metrics
 from worker.runtime import webhooks
@@ -116,6 +118,7 @@ class Reaper(threading.Thread):
                 + settings.webhook_backoff_max_seconds
                 + settings.webhook_timeout,
             )
+            sweep.purged = purge_expired(session)
             session.commit()
         if self._settled_at is None:
             self._settled_at = started

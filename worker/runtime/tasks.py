@@ -13,6 +13,7 @@ from service.settings import get_settings
 from service.store import recovery
 from worker.pipeline import job as pipeline
 from worker.pipeline.context import WorkerContext
+from worker.pipeline.interactive import run_interactive
 from worker.runtime import context, webhook_worker
 from worker.runtime.celery_app import app
 from worker.runtime.lifecycle import WORKER_ID
@@ -75,3 +76,10 @@ def _fail_quietly(ctx: WorkerContext, job_id: str, exc: DragomanError) -> None:
 deliver_webhook = app.task(**webhook_worker.task_options(get_settings()))(
     webhook_worker.deliver_webhook
 )
+
+
+@app.task(name=TaskName.TRANSLATE_INTERACTIVE.value, acks_late=False)
+def translate_interactive(job_id: str) -> None:
+    """Answer an interactive request (when a prefork pool consumes the interactive queue;
+    thread and solo workers answer them in their interactive lane instead)."""
+    run_interactive(context.current(), job_id)

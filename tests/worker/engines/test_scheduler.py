@@ -46,6 +46,10 @@ class Recording(Translator):
     def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
         return self.inner.plan_batches(segments)
 
+    def translate_alternatives(self, segments: list[Segment], count: int) -> list[list[str]]:
+        self.calls.append(list(segments))
+        return self.inner.translate_alternatives(segments, count)
+
     def translate_segments(
         self, segments: list[Segment], tokens: Sequence[Any] | None = None
     ) -> list[str]:
@@ -239,3 +243,60 @@ def test_a_take_decodes_one_batch_before_a_newcomer_can_interrupt_it(
     # call 0: the blank text; call 1: the long job's first batch; then the newcomer
     assert calls_with_short == [2], sizes
     assert sum(sizes) == 14
+
+
+def test_priority_segments_are_taken_first_at_the_next_batch(tiny_nllb_ct2_dir: Path) -> None:
+    """Interactive sentences submitted behind many article jobs run in the next batch."""
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    gate = threading.Event()
+    recording = Recording(engine, gate)
+    # a take of four sentences: shared fairly, ten article jobs would leave a later
+    # job out of the next take altogether
+    scheduler = BatchScheduler(recording, max_batch_sentences=4)  # type: ignore[arg-type]
+    try:
+        articles = [
+            scheduler.submit(f"article-{n}", [Segment(t, "en", "fa") for t in sentences("A", 8)])
+            for n in range(10)
+        ]
+        assert recording.entered.wait(30)  # the first batch is running
+        interactive = scheduler.submit(
+            "interactive", [Segment("Talks resumed.", "en", "az")], priority=True
+        )
+        gate.set()
+        assert interactive[0].result(timeout=60) is not None
+        assert all(f.result(timeout=120) is not None for job in articles for f in job)
+    finally:
+        scheduler.close()
+    with_interactive = [
+        i for i, call in enumerate(recording.calls) if any(s.target == "az" for s in call)
+    ]
+    assert with_interactive == [1], [len(call) for call in recording.calls]
+    assert [s.target for s in recording.calls[1]] == ["az"]  # a batch of its own
+    assert sum(len(call) for call in recording.calls) == 81  # nothing lost or run twice
+
+
+def test_n_best_requests_answer_distinct_hypotheses(tiny_nllb_ct2_dir: Path) -> None:
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    scheduler = BatchScheduler(engine)
+    try:
+        (best,) = scheduler.submit_alternatives(
+            "interactive", [Segment("Talks resumed in Baku.", "en", "az")], 4, priority=True
+        )
+        hypotheses = best.result(timeout=60)
+    finally:
+        scheduler.close()
+    assert 1 <= len(hypotheses) <= 4
+    assert len(set(hypotheses)) == len(hypotheses)
+    assert all(isinstance(h, str) for h in hypotheses)
+
+
+def test_both_engines_give_n_best(tiny_nllb_ct2_dir: Path, tiny_nllb_dir: Path) -> None:
+    segment = Segment("The delegations met on Monday.", "en", "fa")
+    for engine in (
+        CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1),
+        TransformersTranslator(str(tiny_nllb_dir), batch_size=4),
+    ):
+        (hypotheses,) = engine.translate_alternatives([segment], 3)
+        # random weights: beams may agree, but a search of three finds more than one
+        assert 2 <= len(hypotheses) <= 3, (engine, hypotheses)
+        assert len(set(hypotheses)) == len(hypotheses)

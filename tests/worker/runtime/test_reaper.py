@@ -275,3 +275,39 @@ def test_attempts_handed_back_by_a_stopping_worker_do_not_count(
     assert sweep.requeued == [job_id] and sweep.failed == []
     job = store.get_job(any_db, job_id)
     assert job.status == JobStatus.QUEUED and job.attempts == 3 and job.handbacks == 2
+
+
+def test_interactive_jobs_are_purged_never_requeued(any_db: Database, tmp_path: Path) -> None:
+    from service.store.interactive import NewInteractive, create_interactive
+
+    def interactive() -> str:
+        return create_interactive(
+            any_db,
+            NewInteractive(
+                tenant="local",
+                key_id=None,
+                source_language="en",
+                target_language="az",
+                payload={"task": "translate", "q": ["Hi."]},
+                retention=600,
+            ),
+        )
+
+    abandoned, lost, expired = interactive(), interactive(), interactive()
+    article = new_job(any_db)
+    heartbeat(any_db, "dead@host/1", seconds_ago=60)
+    assert store.claim_job(any_db, abandoned, model="m", worker="dead@host/1", stale_after=10)
+    age(any_db, abandoned, 60, a="started_at")
+    age(any_db, lost, 600, a="created_at")
+    age(any_db, article, 600, a="created_at")
+    age(any_db, expired, 601, a="expires_at")
+    queue = FakeQueue()
+
+    sweep = reaper(any_db, tmp_path, queue).sweep()
+
+    # the article's lost message is re-sent; interactive jobs are the caller's to retry
+    assert sweep.resend == [article] and sweep.requeued == [] and queue.jobs == [article]
+    assert sweep.purged == 1
+    with any_db.session() as session:
+        assert session.get(Job, expired) is None
+        assert session.get(Job, abandoned) is not None and session.get(Job, lost) is not None
