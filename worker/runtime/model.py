@@ -98,6 +98,7 @@ class ModelLoader:
         self._describe_and_load()
 
     def _pull(self) -> None:
+        from worker.models.backends import backend_choice
         from worker.models.pull import needs_pull, pull
         from worker.models.store import licence_note
 
@@ -105,7 +106,7 @@ class ModelLoader:
         name = settings.translation_model
         models_dir = settings.effective_models_dir
         if not needs_pull(
-            name, settings.translation_backend, models_dir, enabled=self.pull and settings.auto_pull
+            name, backend_choice(settings), models_dir, enabled=self.pull and settings.auto_pull
         ):
             return
         self._set(ModelReport(ModelState.PULLING))
