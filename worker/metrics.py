@@ -7,6 +7,9 @@ is the worker process itself, which also serves them.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prometheus_client import Counter, Histogram, start_http_server
 
@@ -28,6 +31,41 @@ CACHE_LOOKUPS = Counter(
     "dragoman_translation_cache_lookups_total", "Translation cache lookups.", ["result"]
 )
 JOBS = Counter("dragoman_jobs_finished_total", "Jobs finished by this worker.", ["status"])
+
+# Where the time goes (``make bench`` reads these): the scheduler thread's wall time in
+# engine calls, in planning and waiting for work; the job threads' CPU time by stage.
+ENGINE_SECONDS = Counter(
+    "dragoman_engine_busy_seconds_total", "Wall time of the scheduler's engine calls."
+)
+PLAN_SECONDS = Counter(
+    "dragoman_engine_plan_seconds_total", "Wall time of the scheduler's batch planning."
+)
+IDLE_SECONDS = Counter(
+    "dragoman_scheduler_idle_seconds_total", "Wall time the scheduler waited with nothing queued."
+)
+STAGE_SECONDS = Counter(
+    "dragoman_pipeline_cpu_seconds_total",
+    "CPU time of the job threads by pipeline stage (load, detect, segment, summary, "
+    "prepare, checks, finish, store).",
+    ["stage"],
+)
+MODEL_LOAD_SECONDS = Counter(
+    "dragoman_model_load_seconds_total", "Wall time spent loading translation models."
+)
+
+
+@contextmanager
+def cpu_stage(stage: str) -> Iterator[None]:
+    """Count the calling thread's CPU time in the block against ``stage``.
+
+    Thread CPU time, not wall time: a job thread waiting for the GIL or the database
+    costs the engine nothing, while its Python work competes with the engine for cores.
+    """
+    started = time.thread_time()
+    try:
+        yield
+    finally:
+        STAGE_SECONDS.labels(stage).inc(time.thread_time() - started)
 
 
 def record_batch(sentences: int, source_tokens: int, target_tokens: int) -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from worker import metrics
 from worker.engines.base import Segment, Translator
 
 log = logging.getLogger(__name__)
@@ -122,8 +124,11 @@ class BatchScheduler:
     def _run(self) -> None:
         while True:
             with self._condition:
-                while not self._queues and not self._closed:
-                    self._condition.wait()
+                if not self._queues and not self._closed:
+                    waited = time.perf_counter()
+                    while not self._queues and not self._closed:
+                        self._condition.wait()
+                    metrics.IDLE_SECONDS.inc(time.perf_counter() - waited)
                 if self._closed:
                     return
                 taken = self._take()
@@ -155,10 +160,13 @@ class BatchScheduler:
         """The engine's batches for ``taken``; a nearly empty last one goes back to wait."""
         if len(taken) < 2:
             return [Batch(taken)]
+        started = time.perf_counter()
         try:
             plan = self.translator.plan_batches([segment for _, segment, _ in taken])
         except Exception:  # noqa: BLE001 - translating reports the error per sentence
             return [Batch(taken)]
+        finally:
+            metrics.PLAN_SECONDS.inc(time.perf_counter() - started)
         batches = [Batch([taken[i] for i in p.indices], p.tokens) for p in plan]
         planned = {i for p in plan for i in p.indices}
         blank = [request for i, request in enumerate(taken) if i not in planned]
@@ -196,9 +204,11 @@ class BatchScheduler:
     def _translate(self, batch: Batch) -> None:
         requests = batch.requests
         segments = [segment for _, segment, _ in requests]
+        started = time.perf_counter()
         try:
             outputs = self.translator.translate_segments(segments, batch.tokens)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting jobs
+            metrics.ENGINE_SECONDS.inc(time.perf_counter() - started)
             if len(requests) == 1:
                 requests[0][2].set_exception(exc)
                 return
@@ -209,6 +219,7 @@ class BatchScheduler:
             for request in requests:
                 self._translate_one(request)
             return
+        metrics.ENGINE_SECONDS.inc(time.perf_counter() - started)
         for (_, _, future), output in zip(requests, outputs, strict=True):
             future.set_result(output)
 

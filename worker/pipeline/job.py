@@ -28,13 +28,14 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         # Stopping: leave the job queued for another worker (or this one, restarted).
         ctx.requeue(job_id)
         return
-    job = store.claim_job(
-        ctx.db,
-        job_id,
-        model=settings.translation_model,
-        worker=ctx.worker_id,
-        stale_after=settings.worker_stale_seconds,
-    )
+    with metrics.cpu_stage("store"):
+        job = store.claim_job(
+            ctx.db,
+            job_id,
+            model=settings.translation_model,
+            worker=ctx.worker_id,
+            stale_after=settings.worker_stale_seconds,
+        )
     if job is None:
         log.info("job %s: nothing to do (finished, cancelled or unknown)", job_id)
         return
@@ -69,7 +70,9 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         log.exception("job %s: unexpected error", job_id)
         fail_job(ctx, job_id, "internal_error", INTERNAL_ERROR, attempt=job.attempts)
         return
-    if store.finish_job(ctx.db, job_id, attempt=job.attempts):
+    with metrics.cpu_stage("store"):
+        finished = store.finish_job(ctx.db, job_id, attempt=job.attempts)
+    if finished:
         metrics.JOBS.labels("succeeded").inc()
         ctx.job_finished(job_id)
 

@@ -131,6 +131,7 @@ class ModelLoader:
             log.warning("licence of %s: %s", model.name, note)
 
     def _describe_and_load(self) -> None:
+        from worker import metrics
         from worker.models.backends import describe_model, model_languages
         from worker.models.registry import load_model
 
@@ -143,7 +144,9 @@ class ModelLoader:
             self._set(ModelReport(ModelState.LOADING, languages, info=info))
             started = time.monotonic()
             translator = load_model(self.settings)
-            log.info("translation model ready in %.1fs", time.monotonic() - started)
+            seconds = time.monotonic() - started
+            metrics.MODEL_LOAD_SECONDS.inc(seconds)
+            log.info("translation model ready in %.1fs: %s", seconds, translator.describe())
             info.update(translator.describe())
             self._set(ModelReport(ModelState.READY, translator.languages(), info=info))
         except ModelUnavailable as exc:
