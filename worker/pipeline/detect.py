@@ -10,6 +10,7 @@ and skip the output checks runs without it.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -110,6 +111,21 @@ def detect_language(text: str) -> Detection | None:
         # No short-text language writes this script: the all-language detector
         # tells unique scripts (Armenian, Georgian...) apart reliably.
     return _best(get_detector(), text)
+
+
+def warm_up() -> float:
+    """Build both detectors and load their models now; returns the seconds it took.
+
+    Their first use otherwise costs the first job several seconds (the short-text
+    detector loads its models on its first detection); the worker does this beside
+    its model's load.
+    """
+    started = time.perf_counter()
+    get_detector()
+    for sample in ("The talks resume on Monday.", "Danışıqlar bazar ertəsi bərpa olunur."):
+        detect_language(sample)
+    detect_language("Բանակցությունները վերսկսվում են երկուշաբթի օրը, ասել է նախարարը։ " * 2)
+    return time.perf_counter() - started
 
 
 def detect_paragraphs(paragraphs: list[str]) -> list[Detection | None]:

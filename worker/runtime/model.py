@@ -142,6 +142,7 @@ class ModelLoader:
                 self._set(ModelReport(ModelState.READY, languages, info=info))
                 return
             self._set(ModelReport(ModelState.LOADING, languages, info=info))
+            self._warm_detectors()
             started = time.monotonic()
             translator = load_model(self.settings)
             seconds = time.monotonic() - started
@@ -160,6 +161,22 @@ class ModelLoader:
                     error=f"Loading failed ({type(exc).__name__}); see the worker log.",
                 )
             )
+
+    def _warm_detectors(self) -> None:
+        """Load the language detectors beside the model (checks and detection need them),
+        so the first job does not pay for them after waiting for the model."""
+        if self.settings.quality_checks == "off":
+            return
+
+        def warm() -> None:
+            from worker.pipeline.detect import warm_up
+
+            try:
+                log.info("language detectors ready in %.1fs", warm_up())
+            except Exception:  # noqa: BLE001 - the first job would load them itself
+                log.exception("loading the language detectors failed")
+
+        threading.Thread(target=warm, name="dragoman-detectors", daemon=True).start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the model is ready or known to be unavailable; False on timeout."""
