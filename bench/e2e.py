@@ -370,4 +370,4 @@ def _engine_line(log: Path) -> str | None:
     except OSError:
         return None
     found = [line for line in lines if "translation model ready in" in line]
-    return found[-1].split("translation model ready in", 1)[1].strip() if found else None
+    return found[-1].split("translation model ready in", 1)[1].split(": ", 1)[-1] if found else None

@@ -72,7 +72,7 @@ GPU = Profile(
     (128, 256, 512, 1024),
     "gpu",
 )
-SMOKE = Profile("cpu", "float32", (Run(QUICK, 3, 48),), (8, 16, 32), "gpu-smoke")
+SMOKE = Profile("cpu", "float32", (Run(QUICK, 2, 24),), (8, 24), "gpu-smoke")
 
 
 class GpuMemory:
