@@ -38,7 +38,7 @@ FINISHED = ("succeeded", "failed", "cancelled")
 ENGINE_BUSY = "dragoman_engine_busy_seconds_total"
 PLANNING = "dragoman_engine_plan_seconds_total"
 IDLE = "dragoman_scheduler_idle_seconds_total"
-MODEL_LOAD = "dragoman_model_load_seconds_total"
+MODEL_LOAD = "dragoman_model_load_seconds_sum"
 STAGE = "dragoman_pipeline_cpu_seconds_total{stage="
 
 
@@ -88,7 +88,7 @@ def read_counters(port: int) -> dict[str, float]:
     totals: dict[str, float] = {}
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:
-            if sample.name.endswith("_total"):
+            if sample.name.endswith(("_total", "_sum")):
                 totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
                 for label, value in sample.labels.items():
                     key = f"{sample.name}{{{label}={value}}}"

@@ -24,6 +24,7 @@ from service.htmltext import visible_text_length
 from service.languages import AUTO, language_name, native_name, normalize_code, text_direction
 from service.limits import QUEUE_FULL_RETRY_AFTER, Limiter, QueueFull
 from service.models import Job, WebhookDelivery, WorkerRecord
+from service.monitoring import metrics
 from service.queue import JobQueue
 from service.schemas import (
     ArticleOut,
@@ -151,6 +152,7 @@ def submit_job(
         store.discard_job(db, job.id)
         limiter.refund(charge)
         raise
+    metrics.record_job_submitted(job.source_kind)
     return Submission(job=job, replayed=False)
 
 

@@ -51,7 +51,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_pool": settings.worker_pool,
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,
-        "worker_send_task_events": False,
+        # Task events let Flower (and `celery events`) follow tasks as they run.
+        "worker_send_task_events": settings.sends_task_events,
+        "task_send_sent_event": settings.sends_task_events,
         "broker_heartbeat": 0 if settings.uses_embedded_broker else 60,
     }
 

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     cache_url: str = Field(default="", description="Redis URL of the translation cache.")
     cache_ttl_days: int = Field(default=30, ge=1)
     metrics_port: int = Field(default=0, ge=0, le=65535, description="Worker metrics port; 0: off.")
+    metrics_token: str = Field(
+        default="",
+        max_length=256,
+        description="When set, the API's /metrics answers only requests with this bearer "
+        "token (Prometheus: `authorization: {credentials: ...}`); open when empty.",
+    )
     translation_batch_size: int = Field(
         default=0,
         ge=0,
@@ -129,6 +135,11 @@ class Settings(BaseSettings):
         "machine, 16 where a GPU is present.",
     )
     worker_pool: Literal["threads", "prefork", "solo"] = "threads"
+    task_events: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Send Celery task events (for Flower); auto: on with a Redis or AMQP "
+        "broker, off with the embedded one, whose fanout queues nobody would empty.",
+    )
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
     worker_shutdown_seconds: float = Field(
         default=5.0,
@@ -290,6 +301,13 @@ class Settings(BaseSettings):
             "control_folder": str(self.broker_folder / "control"),
             "store_processed": False,
         }
+
+    @property
+    def sends_task_events(self) -> bool:
+        """Whether workers (and the API, for task-sent) publish Celery task events."""
+        if self.task_events == "auto":
+            return not self.uses_embedded_broker
+        return self.task_events == "on"
 
     def ensure_dirs(self) -> None:
         """Create the folders the embedded database and broker need."""

@@ -1,19 +1,30 @@
 """Prometheus metrics of a worker process, served on ``DRAGOMAN_METRICS_PORT``.
 
 Counters live in the process that translates: with the default thread pool that
-is the worker process itself, which also serves them.
+is the worker process itself, which also serves them. With
+``PROMETHEUS_MULTIPROC_DIR`` set (``dragoman serve`` sets it, and a prefork pool
+needs it), every process writes its values there and the server sums them.
+
+Names follow Prometheus conventions (``_total`` counters, base units); labels carry
+bounded sets only (statuses, flag kinds, outcomes), never tenants or text.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 
 log = logging.getLogger(__name__)
+
+# Seconds: from a one-sentence job on an idle worker to a long article behind others.
+JOB_SECONDS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 SEGMENTS = Counter("dragoman_translation_segments_total", "Sentences translated by the engine.")
 SOURCE_TOKENS = Counter(
@@ -27,10 +38,41 @@ BATCH_SIZE = Histogram(
     "Sentences per engine batch.",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
+BATCH_FILL = Histogram(
+    "dragoman_translation_batch_fill_ratio",
+    "Share of the engine's token budget (DRAGOMAN_TRANSLATION_MAX_BATCH_TOKENS) a batch used.",
+    buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+)
 CACHE_LOOKUPS = Counter(
     "dragoman_translation_cache_lookups_total", "Translation cache lookups.", ["result"]
 )
+QUALITY_FLAGS = Counter(
+    "dragoman_quality_flags_total",
+    "Translated sentences flagged by the quality checks, by kind of problem.",
+    ["kind"],
+)
+MODEL_LOAD = Histogram(
+    "dragoman_model_load_seconds",
+    "Time to load the translation model into a worker process.",
+    buckets=(0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600),
+)
+WEBHOOK_DELIVERIES = Counter(
+    "dragoman_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome (delivered, retry, failed).",
+    ["outcome"],
+)
 JOBS = Counter("dragoman_jobs_finished_total", "Jobs finished by this worker.", ["status"])
+JOB_DURATION = Histogram(
+    "dragoman_job_duration_seconds",
+    "From a job's claim by a worker to its end (succeeded, failed or cancelled).",
+    ["status"],
+    buckets=JOB_SECONDS_BUCKETS,
+)
+QUEUE_WAIT = Histogram(
+    "dragoman_job_queue_wait_seconds",
+    "From a job's queueing (or re-queueing) to its claim by a worker.",
+    buckets=JOB_SECONDS_BUCKETS,
+)
 
 # Where the time goes (``make bench`` reads these): the scheduler thread's wall time in
 # engine calls, in planning and waiting for work; the job threads' CPU time by stage.
@@ -48,9 +90,6 @@ STAGE_SECONDS = Counter(
     "CPU time of the job threads by pipeline stage (load, detect, segment, summary, "
     "prepare, checks, finish, store).",
     ["stage"],
-)
-MODEL_LOAD_SECONDS = Counter(
-    "dragoman_model_load_seconds_total", "Wall time spent loading translation models."
 )
 
 
@@ -75,8 +114,29 @@ def record_batch(sentences: int, source_tokens: int, target_tokens: int) -> None
     BATCH_SIZE.observe(sentences)
 
 
+def record_claim(queued_at: dt.datetime, started_at: dt.datetime) -> None:
+    """A job was claimed: how long it waited, from the store's timestamps."""
+    QUEUE_WAIT.observe(max(0.0, (started_at - queued_at).total_seconds()))
+
+
+def record_finish(status: str, started_at: dt.datetime | None, finished_at: dt.datetime) -> None:
+    """A job ended with ``status`` (its attempt started at ``started_at``)."""
+    JOBS.labels(status).inc()
+    if started_at is not None:
+        JOB_DURATION.labels(status).observe(max(0.0, (finished_at - started_at).total_seconds()))
+
+
+def registry() -> CollectorRegistry:
+    """The registry to serve: this process's, or every process's in multiprocess mode."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    combined = CollectorRegistry()
+    MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+    return combined
+
+
 def serve(port: int) -> None:
     """Serve ``/metrics`` on ``port`` (0: do nothing)."""
     if port:
-        start_http_server(port, addr="0.0.0.0")
+        start_http_server(port, addr="0.0.0.0", registry=registry())
         log.info("metrics on :%d/metrics", port)

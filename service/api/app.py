@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,10 +12,11 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import tenants
-from service.api import feeds, glossaries, jobs, system
+from service.api import feeds, glossaries, jobs, metrics, system
 from service.api.errors import error_body, install_error_handlers
 from service.db import Database, prepare_store
 from service.limits import Limiter, PayloadTooLarge, make_counter
+from service.monitoring import multiprocess
 from service.queue import JobQueue
 from service.settings import Settings, get_settings
 from service.web import routes as desk
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # This process's live gauges go; its counters keep counting in the sum.
+            multiprocess.mark_dead(os.getpid())
             counter.close()
             app.state.queue.close()
             app.state.db.dispose()
@@ -55,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for family in (jobs, feeds, glossaries, system):
+    for family in (jobs, feeds, glossaries, system, metrics):
         app.include_router(family.router)
     app.include_router(desk.router)
     app.add_middleware(BodySizeLimit, max_bytes=current.max_body_bytes)

@@ -6,6 +6,7 @@ import logging
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +17,7 @@ console = Console(stderr=True)
 # On shutdown the API waits this long for open requests, then closes them: an event
 # stream (a browser following a job) would otherwise hold it until its job ends.
 SHUTDOWN_GRACE_SECONDS = 3
+POOLS = ("threads", "prefork", "solo")
 
 
 def _configure_logging(level: str) -> None:
@@ -46,6 +48,11 @@ def serve(
     """Run the API and a worker on this machine (Ctrl-C stops both)."""
     import os
 
+    from service.settings import get_settings
+
+    # Before anything imports prometheus_client: the API's processes and the worker
+    # record into one folder, so the API's /metrics shows the worker's metrics too.
+    _prepare_metrics(get_settings().data_dir)
     from service.auth import auth_mode_for_serve
     from service.db import prepare_store
     from service.settings import get_settings
@@ -78,6 +85,13 @@ def serve(
         _run_api(host, port, loglevel)
     finally:
         _stop(worker, settings.worker_shutdown_seconds + 5)
+
+
+def _prepare_metrics(data_dir: Path) -> None:
+    from service.monitoring import multiprocess
+
+    folder = multiprocess.prepare(data_dir)
+    logging.getLogger("dragoman").debug("metrics of this process tree in %s", folder)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -128,6 +142,11 @@ def api(
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run only the HTTP API (production: workers run elsewhere)."""
+    from service.settings import get_settings
+
+    # Before anything imports prometheus_client: with --workers N every process
+    # records into this folder and any of them answers /metrics for all.
+    _prepare_metrics(get_settings().data_dir)
     _configure_logging(loglevel)
     _run_api(host, port, loglevel, workers)
 
@@ -144,6 +163,23 @@ def worker(
     ] = False,
 ) -> None:
     """Run only a Celery worker (add more on other machines to scale out)."""
+    import os
+
+    from service.monitoring import multiprocess
+    from service.settings import get_settings
+
+    if pool and pool not in POOLS:
+        raise typer.BadParameter(f"one of {', '.join(POOLS)}", param_hint="--pool")
+    if pool:
+        # Celery prefers its configuration (built from the settings) to its own
+        # --pool option: the option goes through the settings.
+        os.environ["DRAGOMAN_WORKER_POOL"] = pool
+        get_settings.cache_clear()
+    settings = get_settings()
+    if settings.worker_pool == "prefork" and not multiprocess.enabled():
+        # Jobs run in the pool's processes: their metrics are summed from a shared
+        # folder (set before prometheus_client is imported). Under `serve` it is set.
+        _prepare_metrics(settings.data_dir)
     from worker.runtime import lifecycle
     from worker.runtime.celery_app import app as celery_app
     from worker.runtime.celery_app import prepare

@@ -37,6 +37,7 @@ class Batch:
     requests: list[Request]
     tokens: list[Any] | None = None
     blank: bool = False  # blank texts only: answered without decoding
+    fill: float | None = None  # share of the engine's budget, when the engine planned it
 
     def keep(self, flags: list[bool]) -> Batch:
         """The requests (and their tokens) whose flag is set."""
@@ -44,7 +45,7 @@ class Batch:
         if tokens is not None:
             tokens = [t for t, keep in zip(tokens, flags, strict=True) if keep]
         requests = [r for r, keep in zip(self.requests, flags, strict=True) if keep]
-        return Batch(requests, tokens, self.blank)
+        return Batch(requests, tokens, self.blank, self.fill)
 
 
 class BatchScheduler:
@@ -154,6 +155,8 @@ class BatchScheduler:
                 decoded = decoded or not batch.blank
                 running = [r[2].set_running_or_notify_cancel() for r in batch.requests]
                 if any(running):
+                    if batch.fill is not None:
+                        metrics.BATCH_FILL.observe(batch.fill)
                     self._translate(batch if all(running) else batch.keep(running))
 
     def _plan(self, taken: list[Request]) -> list[Batch]:
@@ -167,7 +170,7 @@ class BatchScheduler:
             return [Batch(taken)]
         finally:
             metrics.PLAN_SECONDS.inc(time.perf_counter() - started)
-        batches = [Batch([taken[i] for i in p.indices], p.tokens) for p in plan]
+        batches = [Batch([taken[i] for i in p.indices], p.tokens, fill=p.fill) for p in plan]
         planned = {i for p in plan for i in p.indices}
         blank = [request for i, request in enumerate(taken) if i not in planned]
         if blank:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.errors import DragomanError
+from worker import metrics
 from worker.pipeline.glossary import (
     MaskedTerms,
     TermIndex,
@@ -158,6 +159,8 @@ def finish_unit(plan: LanguagePlan, work: UnitWork, fresh: dict[str, str]) -> No
         plan.terms[unit.text] = applied
     if flags:
         plan.flags[unit.text] = flags
+        for flag in flags:
+            metrics.QUALITY_FLAGS.labels(flag).inc()
     else:  # only clean translations are worth reusing
         fresh[work.cache_key] = text
     plan.work.remove(work)

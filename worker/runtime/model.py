@@ -22,6 +22,7 @@ from typing import Any
 
 from service.errors import ModelUnavailable
 from service.settings import Settings
+from worker import metrics
 
 log = logging.getLogger("dragoman.models")
 
@@ -131,7 +132,6 @@ class ModelLoader:
             log.warning("licence of %s: %s", model.name, note)
 
     def _describe_and_load(self) -> None:
-        from worker import metrics
         from worker.models.backends import describe_model, model_languages
         from worker.models.registry import load_model
 
@@ -145,9 +145,9 @@ class ModelLoader:
             self._warm_detectors()
             started = time.monotonic()
             translator = load_model(self.settings)
-            seconds = time.monotonic() - started
-            metrics.MODEL_LOAD_SECONDS.inc(seconds)
-            log.info("translation model ready in %.1fs: %s", seconds, translator.describe())
+            elapsed = time.monotonic() - started
+            metrics.MODEL_LOAD.observe(elapsed)
+            log.info("translation model ready in %.1fs: %s", elapsed, translator.describe())
             info.update(translator.describe())
             self._set(ModelReport(ModelState.READY, translator.languages(), info=info))
         except ModelUnavailable as exc:

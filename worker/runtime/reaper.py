@@ -28,6 +28,7 @@ from service.queue import JobQueue
 from service.settings import Settings
 from service.store import recovery
 from service.store.recovery import Sweep
+from worker import metrics
 from worker.runtime import webhooks
 
 log = logging.getLogger("dragoman.reaper")
@@ -134,6 +135,7 @@ class Reaper(threading.Thread):
             log.warning("reaper: re-queued %d job(s) of dead workers", len(sweep.requeued))
         if sweep.failed:
             log.warning("reaper: %d job(s) failed, out of attempts", len(sweep.failed))
+            metrics.JOBS.labels("failed").inc(len(sweep.failed))
         if sweep.resend:
             log.warning("reaper: re-sent %d queued job(s) the broker lost", len(sweep.resend))
         try:

@@ -28,6 +28,7 @@ from service.models import Job
 from service.settings import Settings
 from service.tenants import webhook_secret
 from service.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_callback_url, sign_payload
+from worker import metrics
 from worker.pipeline.sources.transport import AddressRefused, GuardedTransport
 from worker.runtime import dispatch
 
@@ -54,6 +55,13 @@ class Outcome:
         if self.delivered:
             return WebhookStatus.DELIVERED
         return WebhookStatus.FAILED if self.retry_in is None else WebhookStatus.PENDING
+
+    @property
+    def label(self) -> str:
+        """The attempt's outcome in metrics: delivered, retry (another is due) or failed."""
+        if self.delivered:
+            return "delivered"
+        return "failed" if self.retry_in is None else "retry"
 
 
 def backoff(settings: Settings, attempt: int) -> float:
@@ -102,6 +110,7 @@ def deliver(
         error=outcome.error,
         delivered=outcome.delivered,
     )
+    metrics.WEBHOOK_DELIVERIES.labels(outcome.label).inc()
     if outcome.delivered:
         log.info("job %s: webhook delivered (attempt %d)", job_id, attempt)
     else:

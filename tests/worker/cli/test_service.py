@@ -18,6 +18,7 @@ def test_the_serve_command_runs_its_api_in_the_decided_mode(
     host: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DRAGOMAN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))  # not this process's
     monkeypatch.setenv("DRAGOMAN_AUTH", "")  # restored (unset) after the test...
     monkeypatch.delenv("DRAGOMAN_AUTH")  # ...and unset while it runs
     get_settings.cache_clear()
@@ -37,3 +38,9 @@ def test_the_serve_command_runs_its_api_in_the_decided_mode(
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert seen == {"auth": expected}
+
+
+def test_an_unknown_pool_is_refused_before_anything_starts() -> None:
+    result = CliRunner().invoke(worker.cli.app, ["worker", "--pool", "gevent"])
+    assert result.exit_code == 2
+    assert "threads, prefork, solo" in result.output

@@ -70,12 +70,9 @@ def strip_markers(text: str) -> str:
 def decode(translation: str, pairs: set[int], singles: set[int]) -> tuple[list[Node], list[str]]:
     """Rebuild the inline tree of a translated sentence.
 
-    Args:
-        pairs, singles: the ids of the markers the source sentence had.
-
-    Returns:
-        The nodes, and the markers (as written in the source, e.g. ``"<g1>"``) that
-        were lost, repeated or moved; empty when the markup came back whole.
+    ``pairs`` and ``singles`` are the ids of the markers the source sentence had. The
+    answer is the nodes, and the markers (as written in the source, e.g. ``"<g1>"``)
+    that were lost, repeated or moved: none when the markup came back whole.
     """
     units: list[tuple[str | int, frozenset[int]]] = []
     active: list[int] = []

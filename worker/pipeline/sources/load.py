@@ -12,6 +12,7 @@ HTML for a URL, the given HTML itself otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from service import sources
 from service.db import Database
@@ -20,7 +21,7 @@ from service.limits import Limiter
 from service.models import Job
 from service.settings import Settings
 from worker.pipeline.formats.html import HtmlFormat
-from worker.pipeline.sources.extract import extract_article, extract_fetched
+from worker.pipeline.sources.extract import Article, extract_article, extract_fetched
 from worker.pipeline.sources.fetch import Fetcher
 
 
@@ -61,15 +62,10 @@ def _from_url(
     article = extract_fetched(fetched)
     if limiter is not None:
         sources.charge_fetched(db, settings, limiter, job, len(article.text))
-    sources.record_source(
+    _record_article(
         db,
-        job.id,
-        attempt=job.attempts,
-        text=article.text,
-        title=article.title,
-        author=article.author,
-        published=article.published,
-        site=article.site,
+        job,
+        article,
         html=article.html,
         final_url=fetched.final_url,
         fetched_at=fetched.fetched_at,
@@ -94,6 +90,12 @@ def _from_html(db: Database, job: Job) -> Source:
             raise
         sources.record_source(db, job.id, attempt=job.attempts, text=text)
         return Source(text, None, job.title)
+    _record_article(db, job, article)
+    return Source(article.text, None, job.title or article.title)
+
+
+def _record_article(db: Database, job: Job, article: Article, **fetched: Any) -> None:
+    """Record an extracted article's text and metadata (and how it was fetched) on the job."""
     sources.record_source(
         db,
         job.id,
@@ -103,5 +105,5 @@ def _from_html(db: Database, job: Job) -> Source:
         author=article.author,
         published=article.published,
         site=article.site,
+        **fetched,
     )
-    return Source(article.text, None, job.title or article.title)

@@ -167,8 +167,7 @@ export function wireForm(picker, submitted) {
       show(byId("url-field"), kind() === "url");
     });
   }
-  byId("file").addEventListener("change", async (event) => {
-    const [file] = event.target.files;
+  const load = async (file) => {
     if (!file) return;
     try {
       await readFile(file);
@@ -176,7 +175,8 @@ export function wireForm(picker, submitted) {
     } catch (error) {
       formError(error.message, null);
     }
-  });
+  };
+  byId("file").addEventListener("change", (event) => load(event.target.files[0]));
   const drop = byId("drop");
   drop.addEventListener("dragover", (event) => {
     event.preventDefault();
@@ -186,14 +186,7 @@ export function wireForm(picker, submitted) {
   drop.addEventListener("drop", async (event) => {
     event.preventDefault();
     drop.classList.remove("over");
-    const [file] = event.dataTransfer.files;
-    if (!file) return;
-    try {
-      await readFile(file);
-      formError(null);
-    } catch (error) {
-      formError(error.message, null);
-    }
+    await load(event.dataTransfer.files[0]);
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
