@@ -12,6 +12,7 @@ tokenised beforehand. Both are compared excluding and including the model's load
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -102,6 +103,8 @@ def run_cold(
     except E2EError as exc:
         log.error("cold end to end failed: %s", exc)
         results["errors"]["e2e"] = str(exc)
+    # The end-to-end figures survive a raw part that is stopped (it can take as long).
+    (log_dir / "cold-e2e.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
     items = tokenize(ct2_dir, sentences, TARGET_LANGUAGES)
     results["raw"] = measure_raw_exact(ct2_dir, items, budget=budget, threads=threads)
     results["load_after"] = os.getloadavg()
@@ -185,8 +188,6 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def write(results: dict[str, Any], folder: Path, stem: str) -> tuple[Path, Path]:
-    import json
-
     folder.mkdir(parents=True, exist_ok=True)
     paths = (folder / f"{stem}.json", folder / f"{stem}.md")
     paths[0].write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
