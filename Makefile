@@ -38,8 +38,28 @@ clean:
 
 # Throughput benchmark (not part of `make test`): builds a random-weight model of
 # NLLB-200-distilled-600M's shape once (cached in bench/.cache), writes bench/results/.
+# DEVICE=cuda: the GPU benchmark (bench/gpu.py; on a GPU machine without network,
+# bench/gpu.sh installs the wheels of `make gpu-wheels` first).
+DEVICE ?= cpu
 bench: $(STAMP)
-	$(PY) -m bench.run
+	$(PY) -m bench.run --device $(DEVICE)
+
+# 4 held-out articles on a fresh worker (its model load included) against raw
+# CTranslate2 on exactly their sentences; writes bench/results/cold.*.
+.PHONY: bench-cold bench-gpu gpu-wheels
+bench-cold: $(STAMP)
+	$(PY) -m bench.run --cold
+
+bench-gpu:
+	bash bench/gpu.sh
+
+# The wheels bench/gpu.sh installs on the GPU machine (Python $(GPU_PYTHON), no network).
+GPU_PYTHON ?= 3.12
+GPU_WHEELS ?= bench/.cache/wheels
+gpu-wheels: $(STAMP)
+	$(PY) -m pip download -q --python-version $(GPU_PYTHON) --only-binary=:all: \
+		--platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
+		--platform manylinux_2_28_x86_64 -d $(GPU_WHEELS) -r bench/gpu-requirements.txt
 
 # The same pipeline on a tiny model and 3 articles, in about a minute.
 bench-quick: $(STAMP)

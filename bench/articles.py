@@ -77,14 +77,18 @@ def _headline(sentence: str) -> str:
     return sentence.rstrip(".")
 
 
-def build_articles(count: int = 20, sentences: int = 25, seed: int = 2020) -> list[BenchArticle]:
+def build_articles(
+    count: int = 20, sentences: int = 25, seed: int = 2020, exclude: frozenset[str] = frozenset()
+) -> list[BenchArticle]:
     """``count`` articles of ``sentences`` body sentences each, in 1-4 sentence paragraphs.
+
+    ``exclude``: sentences the articles must not use (another set's, to hold them out).
 
     Raises:
         ValueError: The sentence pool is too small for that many articles.
     """
     rng = random.Random(seed)
-    pool = sentence_pool()
+    pool = [s for s in sentence_pool() if s not in exclude]
     rng.shuffle(pool)
     titles = [s for s in pool if len(s.split()) <= TITLE_MAX_WORDS][:count]
     body_pool = [s for s in pool if s not in set(titles)]
@@ -104,3 +108,13 @@ def build_articles(count: int = 20, sentences: int = 25, seed: int = 2020) -> li
             start += size
         articles.append(BenchArticle(title=_headline(titles[index]), paragraphs=tuple(paragraphs)))
     return articles
+
+
+def held_out_articles(count: int = 4, sentences: int = 16) -> list[BenchArticle]:
+    """Articles none of whose sentences are in the standard 20-article set."""
+    used = frozenset(
+        sentence
+        for article in build_articles()
+        for sentence in (article.title, *(s for p in article.paragraphs for s in p))
+    )
+    return build_articles(count, sentences, seed=17, exclude=used)

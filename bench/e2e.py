@@ -3,9 +3,12 @@
 The processes are started as in production (``python -m worker.cli api`` and
 ``... worker``) with the embedded defaults (SQLite, filesystem broker) in a fresh
 data folder. A one-sentence warm-up job loads the model first, so the timed run
-measures a worker in its steady state. Target tokens come from the worker's
-Prometheus counter, read before and after; memory and CPU time from ``/proc``
-(VmRSS sampled over the worker's process tree, VmHWM at the end).
+measures a worker in its steady state; a cold run (``cold=True``) posts its articles as
+soon as the worker is up, so its first job waits for the model to load. Target tokens
+come from the worker's Prometheus counter, read before and after, and so does the
+breakdown of the run's time (engine busy, planning, idle, pipeline CPU by stage, model
+load); memory and CPU time from ``/proc`` (VmRSS sampled over the worker's process
+tree, VmHWM at the end).
 """
 
 from __future__ import annotations
@@ -32,6 +35,39 @@ TARGET_TOKENS = "dragoman_translation_target_tokens_total"
 SEGMENTS = "dragoman_translation_segments_total"
 CACHE_HITS = "dragoman_translation_cache_lookups_total{result=hit}"
 FINISHED = ("succeeded", "failed", "cancelled")
+ENGINE_BUSY = "dragoman_engine_busy_seconds_total"
+PLANNING = "dragoman_engine_plan_seconds_total"
+IDLE = "dragoman_scheduler_idle_seconds_total"
+MODEL_LOAD = "dragoman_model_load_seconds_sum"
+STAGE = "dragoman_pipeline_cpu_seconds_total{stage="
+
+
+def breakdown(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, Any]:
+    """Where a run's ``seconds`` went, from the worker's counters read around it.
+
+    The scheduler's thread is busy in the engine, planning, or idle (nothing queued);
+    what is left of the wall time is its own bookkeeping and waiting for jobs' sentences
+    to be taken again. The job threads' CPU time by stage is Python work that competes
+    with the engine for cores.
+    """
+
+    def delta(name: str) -> float:
+        return round(after.get(name, 0.0) - before.get(name, 0.0), 3)
+
+    engine, planning, idle = delta(ENGINE_BUSY), delta(PLANNING), delta(IDLE)
+    stages = {key[len(STAGE) : -1]: delta(key) for key in sorted(after) if key.startswith(STAGE)}
+    return {
+        "wall_seconds": round(seconds, 3),
+        "engine_busy_seconds": engine,
+        "planning_seconds": planning,
+        "scheduler_idle_seconds": idle,
+        "scheduler_other_seconds": round(max(0.0, seconds - engine - planning - idle), 3),
+        "engine_busy_share": round(engine / seconds, 3) if seconds else None,
+        "pipeline_cpu_seconds": {k: v for k, v in stages.items() if v},
+        "pipeline_cpu_seconds_total": round(sum(stages.values()), 3),
+        # The worker's whole load (a cold run's may begin before the run's first POST).
+        "model_load_seconds": round(after.get(MODEL_LOAD, 0.0), 3),
+    }
 
 
 class E2EError(RuntimeError):
@@ -52,7 +88,7 @@ def read_counters(port: int) -> dict[str, float]:
     totals: dict[str, float] = {}
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:
-            if sample.name.endswith("_total"):
+            if sample.name.endswith(("_total", "_sum")):
                 totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
                 for label, value in sample.labels.items():
                     key = f"{sample.name}{{{label}={value}}}"
@@ -80,7 +116,13 @@ def _timestamp(value: str) -> float:
 class Service:
     """An API process and one worker process on a fresh embedded store."""
 
-    def __init__(self, model_dir: Path, log_dir: Path, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        log_dir: Path,
+        extra_env: dict[str, str],
+        backend: str = "ctranslate2",
+    ) -> None:
         self.data = tempfile.TemporaryDirectory(prefix="dragoman-bench-")
         self.api_port, self.metrics_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.api_port}"
@@ -89,7 +131,7 @@ class Service:
             {
                 "DRAGOMAN_DATA_DIR": self.data.name,
                 "DRAGOMAN_TRANSLATION_MODEL": str(model_dir),
-                "DRAGOMAN_TRANSLATION_BACKEND": "ctranslate2",
+                "DRAGOMAN_TRANSLATION_BACKEND": backend,
                 "DRAGOMAN_METRICS_PORT": str(self.metrics_port),
                 "DRAGOMAN_WORKER_HEARTBEAT_SECONDS": "1",
                 # Random weights fail every output check; retrying gibberish with beam
@@ -165,6 +207,15 @@ class Service:
             raise self.fail(f"POST /v1/jobs answered {response.status_code}: {response.text}")
         return str(response.json()["id"])
 
+    def try_submit(self, payload: dict[str, Any]) -> str | None:
+        """Submit, or None while the service cannot take the job yet (503, 422)."""
+        response = self.client.post("/v1/jobs", json=payload)
+        if response.status_code in (422, 503):
+            return None
+        if response.status_code != 202:
+            raise self.fail(f"POST /v1/jobs answered {response.status_code}: {response.text}")
+        return str(response.json()["id"])
+
     def jobs(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Our jobs among the newest ``len(ids)`` (one request, light on the machine)."""
         page = self.client.get("/v1/jobs", params={"limit": min(100, len(ids))}).json()
@@ -188,19 +239,28 @@ def measure_e2e(
     log_dir: Path,
     extra_env: dict[str, str] | None = None,
     timeout: float = 7200,
+    cold: bool = False,
+    backend: str = "ctranslate2",
 ) -> dict[str, Any]:
     """Post ``articles`` to a fresh API with one worker; time first POST to last success.
 
+    Args:
+        cold: Post as soon as a worker is up (its model still loading) instead of after
+            a warm-up job: the time then includes the model's load.
+        backend: The worker's engine (``model_dir`` is that engine's model folder).
+
     Raises:
-        E2EError: The CTranslate2 backend or the metrics are missing, a process died,
-            or a job did not succeed.
+        E2EError: The engine or the metrics are missing, a process died, or a job did
+            not succeed.
     """
     if importlib.util.find_spec("worker.engines.ct2") is None:
         raise E2EError("the CTranslate2 engine (worker/engines/ct2.py) is not there yet")
-    service = Service(model_dir, log_dir, extra_env or {})
+    service = Service(model_dir, log_dir, extra_env or {}, backend)
     try:
+        if cold:
+            return _measure(service, articles, targets, timeout, cold=True)
         service.wait(
-            lambda: service.client.get("/readyz").status_code == 200, 180, "/readyz to answer 200"
+            lambda: service.client.get("/readyz").status_code == 200, 600, "/readyz to answer 200"
         )
         warm = service.submit(
             {
@@ -219,29 +279,56 @@ def measure_e2e(
             "the warm-up job",
         )
         _check([job])
-        before = read_counters(service.metrics_port)
-
-        worker_pids = process_tree(service.worker.popen.pid)
-        cpu_before = cpu_seconds(worker_pids), cpu_seconds([service.api.popen.pid])
-        start = time.time()
-        ids = [service.submit(_payload(article, targets)) for article in articles]
-        posted = time.time() - start
-
-        def all_done() -> dict[str, dict[str, Any]] | None:
-            jobs = service.jobs(ids)
-            if any(job["status"] in ("failed", "cancelled") for job in jobs.values()):
-                _check(list(jobs.values()))
-            done = len(jobs) == len(ids) and all(j["status"] in FINISHED for j in jobs.values())
-            return jobs if done else None
-
-        jobs = service.wait(all_done, timeout, f"{len(ids)} jobs to finish")
-        observed = time.time() - start
-        after = read_counters(service.metrics_port)
-        worker_cpu = cpu_seconds(worker_pids) - cpu_before[0]
-        api_cpu = cpu_seconds([service.api.popen.pid]) - cpu_before[1]
-        memory = service.memory.finish()
+        return _measure(service, articles, targets, timeout, cold=False)
     finally:
         service.stop()
+
+
+def _workers_up(service: Service) -> bool:
+    body = service.client.get("/readyz").json()
+    return bool(body.get("checks", {}).get("workers", {}).get("ok"))
+
+
+def _measure(
+    service: Service,
+    articles: Sequence[BenchArticle],
+    targets: Sequence[str],
+    timeout: float,
+    *,
+    cold: bool,
+) -> dict[str, Any]:
+    """Post the articles, wait for every job, and gather the figures (service still up)."""
+    if cold:
+        service.wait(lambda: _workers_up(service), 300, "a worker's heartbeat")
+        service.wait(lambda: read_counters(service.metrics_port), 120, "the worker's metrics")
+    before = read_counters(service.metrics_port)
+
+    worker_pids = process_tree(service.worker.popen.pid)
+    cpu_before = cpu_seconds(worker_pids), cpu_seconds([service.api.popen.pid])
+    start = time.time()
+    first = _payload(articles[0], targets)
+    # A cold worker may not have announced its languages yet: the first POST waits.
+    ids = [service.wait(lambda: service.try_submit(first), 300, "the first job to be taken")]
+    ids += [service.submit(_payload(article, targets)) for article in articles[1:]]
+    posted = time.time() - start
+
+    ready_at: list[float] = [] if cold else [start]
+
+    def all_done() -> dict[str, dict[str, Any]] | None:
+        if not ready_at and service.client.get("/readyz").status_code == 200:
+            ready_at.append(time.time())  # the model is loaded (to the poll's 0.5 s)
+        jobs = service.jobs(ids)
+        if any(job["status"] in ("failed", "cancelled") for job in jobs.values()):
+            _check(list(jobs.values()))
+        done = len(jobs) == len(ids) and all(j["status"] in FINISHED for j in jobs.values())
+        return jobs if done else None
+
+    jobs = service.wait(all_done, timeout, f"{len(ids)} jobs to finish")
+    observed = time.time() - start
+    after = read_counters(service.metrics_port)
+    worker_cpu = cpu_seconds(worker_pids) - cpu_before[0]
+    api_cpu = cpu_seconds([service.api.popen.pid]) - cpu_before[1]
+    memory = service.memory.finish()
     _check(list(jobs.values()))
     finished = max(_timestamp(job["finished_at"]) for job in jobs.values())
     # The server's finish time is exact; polling would add up to half a second.
@@ -267,5 +354,20 @@ def measure_e2e(
         "worker_cpu_seconds": round(worker_cpu, 2),
         "api_cpu_seconds": round(api_cpu, 2),
         "cpu_share": cpu_share(worker_cpu, seconds, len(os.sched_getaffinity(0))),
+        "cold": cold,
+        # Of the run's seconds, those before the worker's model was ready (cold runs).
+        "model_ready_after_s": round(max(0.0, (ready_at or [finished])[0] - start), 3),
+        "breakdown": breakdown(before, after, seconds),
+        "engine": _engine_line(service.worker.log),
         "worker_env": {k: v for k, v in service.env.items() if k.startswith("DRAGOMAN_")},
     }
+
+
+def _engine_line(log: Path) -> str | None:
+    """The worker's log line that says which engine, device, dtype and budget it used."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    found = [line for line in lines if "translation model ready in" in line]
+    return found[-1].split("translation model ready in", 1)[1].split(": ", 1)[-1] if found else None

@@ -64,6 +64,22 @@ NLLB_600M = ModelShape(
     spm_vocab_size=8000,
 )
 
+# NLLB-200 3.3B's shape (the GPU benchmark's larger model; never converted for CPU).
+NLLB_3B3 = ModelShape(
+    name="nllb-200-3.3B shape",
+    dims={
+        "d_model": 2048,
+        "encoder_layers": 24,
+        "decoder_layers": 24,
+        "encoder_attention_heads": 16,
+        "decoder_attention_heads": 16,
+        "encoder_ffn_dim": 8192,
+        "decoder_ffn_dim": 8192,
+    },
+    model_vocab_size=256206,
+    spm_vocab_size=8000,
+)
+
 # Small enough to build, convert and run in seconds: for checking the benchmark itself.
 QUICK = ModelShape(
     name="quick check shape",
@@ -119,7 +135,21 @@ def ensure_model(shape: ModelShape, cache_dir: Path = CACHE_DIR) -> BuiltModel:
     return BuiltModel(shape, hf_dir, ct2_dir, reused=False)
 
 
-def build_hf(shape: ModelShape, dest: Path) -> Path:
+def ensure_hf(shape: ModelShape, dtype: str, cache_dir: Path = CACHE_DIR) -> Path:
+    """The transformers checkpoint of ``shape`` with ``dtype`` weights, built unless cached."""
+    root = cache_dir / f"{shape.key()}-{dtype}"
+    hf_dir, done = root / "hf", root / "done"
+    if done.is_file():
+        return hf_dir
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    build_hf(shape, hf_dir, dtype)
+    done.write_text(json.dumps({**asdict(shape), "dtype": dtype}, indent=2), encoding="utf-8")
+    return hf_dir
+
+
+def build_hf(shape: ModelShape, dest: Path, dtype: str | None = None) -> Path:
     """Write the transformers checkpoint of ``shape`` into ``dest``.
 
     The weights are created directly in float32 (the checkpoint's dtype) and saved as
@@ -134,6 +164,7 @@ def build_hf(shape: ModelShape, dest: Path) -> Path:
         seed=shape.seed,
         dims=shape.dims,
         model_vocab_size=shape.model_vocab_size,
+        dtype=dtype,
     )
 
 

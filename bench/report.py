@@ -145,6 +145,17 @@ def markdown(results: dict[str, Any]) -> str:
             "= CPU seconds / (wall seconds x cores)); the machine was busy with other work "
             "or the part left cores idle, so compare figures with care.",
         ]
+    b = e2e.get("breakdown")
+    if b:
+        stages = ", ".join(f"{k} {v}" for k, v in b["pipeline_cpu_seconds"].items())
+        lines += [
+            "",
+            f"Where the end-to-end {b['wall_seconds']} s went (worker counters): engine busy "
+            f"{b['engine_busy_seconds']} s, batch planning {b['planning_seconds']} s, "
+            f"scheduler idle {b['scheduler_idle_seconds']} s, the scheduler's rest "
+            f"{b['scheduler_other_seconds']} s; pipeline CPU {b['pipeline_cpu_seconds_total']} "
+            f"s ({stages or 'none'}).",
+        ]
     errors = results.get("errors") or {}
     if errors:
         lines += ["", "Parts that failed:", ""]

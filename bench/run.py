@@ -7,10 +7,15 @@ shape converted to CTranslate2 int8:
 2. end to end: articles posted to the HTTP API and translated by one worker;
 3. the naive baseline: transformers fp32, one sentence at a time, on a subset;
 
-and writes the figures, the ratios (2)/(1) and (2)/(3) and the machine to
+and writes the figures, the ratios (2)/(1) and (2)/(3), where the end-to-end time
+went (engine busy, planning, idle, pipeline CPU by stage) and the machine to
 ``bench/results/latest.json`` and ``latest.md`` (``quick.*`` with ``--quick``, whose
 small model only checks that the pipeline of the benchmark works; runs with ``--only``
 or ``--articles`` get their own names and never replace ``latest``).
+
+``--cold`` runs the cold 4-article comparison instead (``bench/cold.py``, ``cold.*``);
+``--device cuda`` the GPU benchmark (``bench/gpu.py``, ``gpu.*``; ``--smoke`` checks it
+on this machine's CPU with a small model).
 """
 
 from __future__ import annotations
@@ -98,6 +103,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="extra environment of the API and worker (e.g. DRAGOMAN_TRANSLATION_BATCH_SIZE=32)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="results folder")
+    parser.add_argument(
+        "--cold", action="store_true", help="4 held-out articles, first job loads the model"
+    )
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu", help="cuda: the GPU benchmark"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="with --device: a small model, a few articles"
+    )
     return parser.parse_args(argv)
 
 
@@ -212,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.device == "cuda" or args.smoke:
+        from bench import gpu
+
+        return gpu.main(args)
+    if args.cold:
+        return _cold(args)
     results = run(args)
     json_path, md_path = report.write(results, args.output, results_stem(args))
     print(report.markdown(results))
@@ -221,6 +241,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"failed parts: {', '.join(results['errors'])}; worker logs in {logs}")
         return 1
     return 0
+
+
+def _cold(args: argparse.Namespace) -> int:
+    from bench import cold
+
+    profile = QUICK_CHECK if args.quick else FULL
+    built = ensure_model(profile.shape)
+    results = cold.run_cold(
+        built.ct2_dir,
+        budget=worker_budget(args),
+        log_dir=LOG_DIR / f"cold-{profile.stem}",
+        extra_env=dict(item.split("=", 1) for item in args.worker_env),
+    )
+    results["machine"] = report.machine()
+    results["model"] = f"random weights, {profile.shape.name}, CTranslate2 int8"
+    stem = "cold" + ("-quick" if args.quick else "")
+    json_path, md_path = cold.write(results, args.output, stem)
+    print(cold.markdown(results))
+    print(f"results: {json_path}\n         {md_path}")
+    return 1 if results["errors"] else 0
 
 
 if __name__ == "__main__":

@@ -46,10 +46,16 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(
         default=None, description="Model store of `dragoman models pull`; data_dir/models if unset."
     )
-    device: str = "cpu"
+    device: str = Field(
+        default="auto",
+        pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
+        description="auto (a GPU when the engine can use one, else the CPU), cpu, cuda or cuda:N.",
+    )
     compute_type: str = Field(
         default="default",
-        description="CTranslate2 weight type; default is int8 on CPU, int8_float16 on CUDA.",
+        description="Weight type; default is int8 on CPU and int8_float16 on CUDA with "
+        "CTranslate2, float32 on CPU and bfloat16 (float16 without it) on CUDA with "
+        "transformers.",
     )
     threads: int = Field(
         default=0,
@@ -63,6 +69,14 @@ class Settings(BaseSettings):
         description="Decoder positions in one CTranslate2 batch (rows x beams x (longest "
         "source + its output bound)): bounds the batch's memory, about 150 KB per position "
         "for NLLB-600M; larger batches are faster.",
+    )
+    translation_gpu_batch_tokens: int = Field(
+        default=0,
+        ge=0,
+        le=100_000_000,
+        description="The same for the transformers engine on a GPU; 0 sizes it from the GPU "
+        "memory free after loading (half of it over the attention cache one position "
+        "takes).",
     )
     quality_checks: Literal["retry", "flag", "off"] = Field(
         default="retry",
@@ -83,13 +97,13 @@ class Settings(BaseSettings):
         "token (Prometheus: `authorization: {credentials: ...}`); open when empty.",
     )
     translation_batch_size: int = Field(
-        default=128,
-        ge=1,
-        le=512,
+        default=0,
+        ge=0,
+        le=16384,
         description="Sentences the batch scheduler takes from its queues at once; the "
-        "CTranslate2 engine sorts them by length and cuts them into batches by "
-        "translation_max_batch_tokens (the transformers engine generates at most 32 at a "
-        "time).",
+        "engine sorts them by length and cuts them into batches by its budget (the "
+        "transformers engine generates at most 32 at a time on a CPU, 1024 on a GPU). "
+        "0: 128 on a CPU, 4096 on a GPU.",
     )
     translation_beams: int = Field(default=1, ge=1, le=16)
     auto_pull: bool = Field(
@@ -115,7 +129,10 @@ class Settings(BaseSettings):
     task_time_limit: int = Field(default=1900, ge=1, description="Seconds.")
     task_max_retries: int = Field(default=5, ge=0)
     worker_concurrency: int = Field(
-        default=4, ge=1, description="Jobs a worker process runs at once, sharing one model."
+        default=0,
+        ge=0,
+        description="Jobs a worker process runs at once, sharing one model; 0: 4 on a CPU "
+        "machine, 16 where a GPU is present.",
     )
     worker_pool: Literal["threads", "prefork", "solo"] = "threads"
     task_events: Literal["auto", "on", "off"] = Field(

@@ -14,6 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -70,6 +73,38 @@ QUEUE_WAIT = Histogram(
     "From a job's queueing (or re-queueing) to its claim by a worker.",
     buckets=JOB_SECONDS_BUCKETS,
 )
+
+# Where the time goes (``make bench`` reads these): the scheduler thread's wall time in
+# engine calls, in planning and waiting for work; the job threads' CPU time by stage.
+ENGINE_SECONDS = Counter(
+    "dragoman_engine_busy_seconds_total", "Wall time of the scheduler's engine calls."
+)
+PLAN_SECONDS = Counter(
+    "dragoman_engine_plan_seconds_total", "Wall time of the scheduler's batch planning."
+)
+IDLE_SECONDS = Counter(
+    "dragoman_scheduler_idle_seconds_total", "Wall time the scheduler waited with nothing queued."
+)
+STAGE_SECONDS = Counter(
+    "dragoman_pipeline_cpu_seconds_total",
+    "CPU time of the job threads by pipeline stage (load, detect, segment, summary, "
+    "prepare, checks, finish, store).",
+    ["stage"],
+)
+
+
+@contextmanager
+def cpu_stage(stage: str) -> Iterator[None]:
+    """Count the calling thread's CPU time in the block against ``stage``.
+
+    Thread CPU time, not wall time: a job thread waiting for the GIL or the database
+    costs the engine nothing, while its Python work competes with the engine for cores.
+    """
+    started = time.thread_time()
+    try:
+        yield
+    finally:
+        STAGE_SECONDS.labels(stage).inc(time.thread_time() - started)
 
 
 def record_batch(sentences: int, source_tokens: int, target_tokens: int) -> None:

@@ -69,3 +69,43 @@ def test_multiprocess_mode_sums_the_processes_sharing_a_folder(tmp_path: Path) -
     ]
     assert all(out.returncode == 0 for out in outputs), outputs[-1].stderr
     assert "dragoman_translation_target_tokens_total 24.0" in outputs[-1].stdout
+
+
+def test_cpu_stage_counts_the_threads_cpu_not_its_sleep() -> None:
+    import time
+
+    name = "dragoman_pipeline_cpu_seconds_total"
+    before = value(name, stage="checks")
+    with metrics.cpu_stage("checks"):
+        time.sleep(0.2)  # waiting costs no CPU
+        deadline = time.thread_time() + 0.05
+        while time.thread_time() < deadline:
+            pass
+    spent = value(name, stage="checks") - before
+    assert 0.05 <= spent < 0.15
+
+
+def test_scheduler_counts_engine_planning_and_idle_time() -> None:
+    import time
+
+    from worker.engines.base import Segment
+    from worker.engines.echo import EchoTranslator
+    from worker.engines.scheduler import BatchScheduler
+
+    names = (
+        "dragoman_engine_busy_seconds_total",
+        "dragoman_engine_plan_seconds_total",
+        "dragoman_scheduler_idle_seconds_total",
+    )
+    before = [value(name) for name in names]
+    scheduler = BatchScheduler(EchoTranslator(), max_batch_sentences=16)
+    try:
+        time.sleep(0.2)  # nothing queued: idle
+        segments = [Segment(f"sentence number {i}", "en", "az") for i in range(40)]
+        futures = scheduler.submit("job", segments)
+        assert [f.result(timeout=10) for f in futures] == [s.text for s in segments]
+    finally:
+        scheduler.close()
+    engine, plan, idle = (value(n) - b for n, b in zip(names, before, strict=True))
+    assert engine > 0 and plan > 0
+    assert idle >= 0.15

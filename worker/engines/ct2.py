@@ -32,6 +32,7 @@ from worker.engines.base import (
 )
 from worker.engines.checkpoints import load_errors
 from worker.engines.convert import is_ctranslate2_dir, read_metadata
+from worker.engines.device import ctranslate2_device, run_splitting_on_oom
 from worker.engines.libraries import import_libraries
 from worker.engines.memory import release_free_memory
 from worker.engines.planning import plan_batches
@@ -55,7 +56,8 @@ class CTranslate2Translator(MappedLanguages, Translator):
 
     Args:
         name: Directory of the converted model.
-        device: ``cpu``, ``cuda`` or ``cuda:N``.
+        device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when this CTranslate2
+            build finds a GPU).
         compute_type: Weight type; ``default`` is int8 on CPU and int8_float16 on CUDA.
         threads: Threads for one batch (CTranslate2 ``intra_threads``); 0 uses every
             core this process may run on.
@@ -79,7 +81,7 @@ class CTranslate2Translator(MappedLanguages, Translator):
         repetition_penalty: float = 1.0,
     ) -> None:
         self.model_name = name
-        self.device = device
+        self.device = device = ctranslate2_device(device)
         self.decoding = Decoding(num_beams, repetition_penalty, no_repeat_ngram_size)
         self.max_batch_tokens = max_batch_tokens
         self.threads = threads or available_cores()
@@ -181,8 +183,19 @@ class CTranslate2Translator(MappedLanguages, Translator):
                 )
         outputs = [""] * len(segments)
         for batch in self._plan(segments, encoded):
-            self._run_batch(batch.indices, segments, encoded, outputs)
+            run_splitting_on_oom(
+                batch.indices,
+                lambda rows: self._run_batch(rows, segments, encoded, outputs),
+                lambda failed: self._shrink(failed, encoded, segments[failed[0]].strict),
+            )
         return outputs
+
+    def _shrink(self, failed: list[int], encoded: Sequence[Any], strict: bool) -> None:
+        """Lower the budget below a batch that ran out of memory, for good."""
+        width = max(len(encoded[i]) for i in failed)
+        cost = self.batch_cost(len(failed), width, self.decoding.use(strict).beams)
+        self.max_batch_tokens = max(1, min(self.max_batch_tokens, cost // 2))
+        log.warning("batch budget lowered to %d positions", self.max_batch_tokens)
 
     def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
         return self._plan(segments, self._encode(segments))

@@ -4,6 +4,12 @@ Loads a Hugging Face id or a local folder (``worker.engines.checkpoints``) with
 ``AutoTokenizer`` and ``AutoModelForSeq2SeqLM``, plans length-sorted batches within a
 memory budget (one target language and decoding per ``generate`` call), and translates
 them on the CPU or a GPU.
+
+On CUDA the weights are bfloat16 (float16 where the GPU lacks it), attention is
+PyTorch's scaled-dot-product kernel (SDPA), the batch budget is sized from the free GPU
+memory after loading (``worker.engines.device.gpu_batch_budget``), a batch's inputs are
+built on the device in one copy and its outputs come back in one, and a batch that runs
+out of memory is split in halves with the budget shrunk for good.
 """
 
 from __future__ import annotations
@@ -11,13 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.errors import ModelUnavailable, TextTooLong
 from service.settings import Settings
 from worker import metrics
+from worker.engines import device as devices
 from worker.engines.base import (
     Backend,
     Decoding,
@@ -58,17 +65,21 @@ class TransformersTranslator(MappedLanguages, Translator):
     Args:
         name: Hugging Face model id (``facebook/nllb-200-distilled-600M``) or a local
             directory holding a saved model.
-        device: ``cpu``, ``cuda`` or ``cuda:N``.
-        batch_size: Most sentences in one ``generate`` call.
+        device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when PyTorch has it).
+        batch_size: Most sentences in one ``generate`` call; 0: 32 on the CPU,
+            ``GPU_MAX_ROWS`` on CUDA.
         max_batch_tokens: Decoder positions in one call: rows x beams x (longest source
-            + its output bound), which bounds the call's memory.
+            + its output bound), which bounds the call's memory (on the CPU).
+        gpu_batch_tokens: The same on CUDA; 0 sizes it from the GPU memory free after
+            loading (``device.gpu_batch_budget``).
         num_beams: Beam width; 1 is greedy search, the fastest.
         max_input_tokens: Longest accepted sentence in tokens; defaults to the model's
             limit. Longer sentences raise ``TextTooLong`` rather than being truncated.
         no_repeat_ngram_size: Forbid repeating n-grams of this size (0: off).
         repetition_penalty: Penalty for tokens already generated (1.0: off).
         threads: ``torch.set_num_threads`` value (process-wide); None leaves it alone.
-        dtype: Torch dtype name for the weights (``float32``, ``float16``, ``bfloat16``).
+        dtype: Torch dtype name for the weights (``float32``, ``float16``, ``bfloat16``);
+            ``auto`` is float32 on the CPU and bfloat16 (or float16) on CUDA.
         local_files_only: Never contact the hub, even when the cache misses.
     """
 
@@ -77,30 +88,45 @@ class TransformersTranslator(MappedLanguages, Translator):
         name: str,
         device: str = "cpu",
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int = 0,
         max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        gpu_batch_tokens: int = 0,
         num_beams: int = 1,
         max_input_tokens: int | None = None,
         no_repeat_ngram_size: int = 0,
         repetition_penalty: float = 1.0,
         threads: int | None = None,
-        dtype: str = "float32",
+        dtype: str = "auto",
         local_files_only: bool = False,
     ) -> None:
-        if batch_size < 1 or num_beams < 1 or max_batch_tokens < 1:
-            raise ValueError("batch_size, max_batch_tokens and num_beams must be at least 1")
+        if batch_size < 0 or num_beams < 1 or max_batch_tokens < 1 or gpu_batch_tokens < 0:
+            raise ValueError("max_batch_tokens and num_beams must be at least 1")
         self.model_name = name
-        self.device = device
-        self.dtype = dtype
-        self.batch_size = batch_size
-        self.max_batch_tokens = max_batch_tokens
         self.decoding = Decoding(num_beams, repetition_penalty, no_repeat_ngram_size)
         # The tokenizer's source language is mutable state; one caller at a time.
         self._tokenizer_lock = threading.Lock()
+        import_libraries("transformers")
+        import torch
+
+        self.device = devices.torch_device(device)
+        self.on_gpu = self.device.startswith("cuda")
+        if self.on_gpu and not torch.cuda.is_available():
+            raise ModelUnavailable(
+                f"Device {device!r} was requested for {name!r} but CUDA is not available",
+                model=name,
+            )
+        self.dtype = devices.torch_dtype_name(dtype, self.device, torch.cuda.is_bf16_supported)
+        self.batch_size = batch_size or (
+            devices.GPU_MAX_ROWS if self.on_gpu else DEFAULT_BATCH_SIZE
+        )
         with model_loading:
             self._tokenizer, self._model = self._load(
-                name, device, dtype, threads, local_files_only
+                name, self.device, self.dtype, threads, local_files_only
             )
+        self.max_batch_tokens = (
+            (gpu_batch_tokens or self._gpu_budget()) if self.on_gpu else max_batch_tokens
+        )
+        self.oom_splits = 0  # batches split after running out of memory
         self.family = detect_family(self._model.config.model_type, self._tokenizer)
         self.language_map = language_map_for(self.family, self._tokenizer)
         self.max_input_tokens = self._input_limit(max_input_tokens)
@@ -115,11 +141,6 @@ class TransformersTranslator(MappedLanguages, Translator):
 
         if threads is not None:
             torch.set_num_threads(threads)
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelUnavailable(
-                f"Device {device!r} was requested for {name!r} but CUDA is not available",
-                model=name,
-            )
         torch_dtype = getattr(torch, dtype, None)
         if not isinstance(torch_dtype, torch.dtype):
             raise ValueError(f"unknown torch dtype {dtype!r}")
@@ -137,20 +158,43 @@ class TransformersTranslator(MappedLanguages, Translator):
                 warnings.simplefilter("always")
                 tokenizer = from_pretrained(AutoTokenizer, source, local, local_only)
             self._relay_warnings(caught)
-            model = self._load_model(source, local, local_only, torch_dtype)
+            model = self._load_model(source, local, local_only, torch_dtype, device)
             family = detect_family(model.config.model_type, tokenizer)
         except ModelUnavailable:
             raise
         except load_errors() as exc:
             raise unavailable(name, local, exc) from exc
-        log.info("loaded %s model %s on %s", family.value, name, device)
+        log.info("loaded %s model %s on %s (%s)", family.value, name, device, dtype)
         return tokenizer, model.to(device).eval()
 
     @staticmethod
-    def _load_model(source: str, local: bool, local_only: bool, dtype: torch.dtype) -> Any:
+    def _load_model(
+        source: str, local: bool, local_only: bool, dtype: torch.dtype, device: str
+    ) -> Any:
         from transformers import AutoModelForSeq2SeqLM
 
-        return from_pretrained(AutoModelForSeq2SeqLM, source, local, local_only, dtype=dtype)
+        options: dict[str, Any] = {"dtype": dtype}
+        if device.startswith("cuda"):
+            # PyTorch's fused attention kernels (flash or memory-efficient) on the GPU;
+            # every supported family (M2M100, NLLB, Marian) has them.
+            options["attn_implementation"] = "sdpa"
+        return from_pretrained(AutoModelForSeq2SeqLM, source, local, local_only, **options)
+
+    def _gpu_budget(self) -> int:
+        """Decoder positions a batch may hold, from the memory free after loading."""
+        import torch
+
+        free, _total = torch.cuda.mem_get_info(torch.device(self.device))
+        config = self._model.config
+        budget = devices.gpu_batch_budget(
+            free,
+            decoder_layers=int(config.decoder_layers),
+            d_model=int(config.d_model),
+            heads=int(config.decoder_attention_heads),
+            dtype=self.dtype,
+        )
+        log.info("%.1f GiB of GPU memory free: batches of %d positions", free / 2**30, budget)
+        return budget
 
     @staticmethod
     def _relay_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
@@ -193,6 +237,7 @@ class TransformersTranslator(MappedLanguages, Translator):
             "dtype": self.dtype,
             "max_batch_tokens": self.max_batch_tokens,
             "max_batch_sentences": self.batch_size,
+            "attention": str(getattr(self._model.config, "_attn_implementation", "eager")),
         }
 
     def plan_batches(self, segments: list[Segment]) -> list[PlannedBatch]:
@@ -206,16 +251,19 @@ class TransformersTranslator(MappedLanguages, Translator):
             raise ValueError("one token sequence per segment expected")
         self._check_lengths(encoded)
         outputs = [""] * len(segments)
-        for batch in self._plan(segments, encoded):
-            target = segments[batch.indices[0]].target
+
+        def run(indices: list[int]) -> None:
+            target = segments[indices[0]].target
             generated = self._generate_batch(
-                [list(encoded[i]) for i in batch.indices],
+                [list(encoded[i]) for i in indices],
                 target,
-                self.decoding.use(segments[batch.indices[0]].strict),
+                self.decoding.use(segments[indices[0]].strict),
             )
-            texts = self._decode(generated, target)
-            for i, text in zip(batch.indices, texts, strict=True):
+            for i, text in zip(indices, self._decode(generated, target), strict=True):
                 outputs[i] = text
+
+        for batch in self._plan(segments, encoded):
+            self._run_splitting(batch.indices, run, encoded, segments[batch.indices[0]].strict)
         return outputs
 
     def translate_alternatives(self, segments: list[Segment], count: int) -> list[list[str]]:
@@ -269,12 +317,14 @@ class TransformersTranslator(MappedLanguages, Translator):
         encoded = self.encode(sentences, source, target)
         self._check_lengths(encoded)
         results: list[list[int]] = [[] for _ in sentences]
-        for batch in self._plan(segments, encoded):
-            generated = self._generate_batch(
-                [encoded[i] for i in batch.indices], target, self.decoding
-            )
-            for i, ids in zip(batch.indices, generated, strict=True):
+
+        def run(indices: list[int]) -> None:
+            generated = self._generate_batch([encoded[i] for i in indices], target, self.decoding)
+            for i, ids in zip(indices, generated, strict=True):
                 results[i] = ids
+
+        for batch in self._plan(segments, encoded):
+            self._run_splitting(batch.indices, run, encoded, strict=False)
         return results
 
     # Internals
@@ -285,12 +335,39 @@ class TransformersTranslator(MappedLanguages, Translator):
             segments,
             encoded,
             group=lambda segment: (segment.strict, segment.target),
-            cost=lambda rows, width, segment: (
-                rows * self.decoding.use(segment.strict).beams * (width + self._max_length(width))
-            ),
+            cost=lambda rows, width, segment: self._cost(rows, width, segment.strict),
             budget=self.max_batch_tokens,
             max_rows=self.batch_size,
         )
+
+    def _cost(self, rows: int, width: int, strict: bool) -> int:
+        return rows * self.decoding.use(strict).beams * (width + self._max_length(width))
+
+    def _run_splitting(
+        self,
+        indices: list[int],
+        run: Callable[[list[int]], None],
+        encoded: Sequence[Any],
+        strict: bool,
+    ) -> None:
+        """``run(indices)``, split in halves while a part runs out of GPU memory."""
+
+        def shrink(failed: list[int]) -> None:
+            # The budget falls below what failed, for this batch's rest and every
+            # later plan: a size that ran out of memory once will again.
+            width = max(len(encoded[i]) for i in failed)
+            cost = self._cost(len(failed), width, strict)
+            self.max_batch_tokens = max(1, min(self.max_batch_tokens, cost // 2))
+            self.oom_splits += 1
+            log.warning("batch budget lowered to %d positions", self.max_batch_tokens)
+
+        devices.run_splitting_on_oom(indices, run, shrink, self._free_cached_memory)
+
+    def _free_cached_memory(self) -> None:
+        if self.on_gpu:
+            import torch
+
+            torch.cuda.empty_cache()
 
     def _encode_segments(self, segments: list[Segment]) -> list[list[int]]:
         result: list[list[int]] = [[] for _ in segments]
@@ -366,11 +443,15 @@ class TransformersTranslator(MappedLanguages, Translator):
 
         pad_id = self._tokenizer.pad_token_id
         width = max(len(ids) for ids in batch)
-        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, ids in enumerate(batch):
-            input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            mask[row, : len(ids)] = 1
+        # One host-to-device copy per batch: the padded rows and their lengths; the
+        # mask is computed where the model runs.
+        input_ids = torch.tensor(
+            [ids + [pad_id] * (width - len(ids)) for ids in batch], dtype=torch.long
+        ).to(self.device, non_blocking=True)
+        lengths = torch.tensor([len(ids) for ids in batch], dtype=torch.long).to(
+            self.device, non_blocking=True
+        )
+        mask = (torch.arange(width, device=self.device) < lengths[:, None]).long()
         options: dict[str, Any] = {
             "num_beams": decoding.beams,
             "do_sample": False,
@@ -385,12 +466,8 @@ class TransformersTranslator(MappedLanguages, Translator):
         if decoding.repetition_penalty != 1.0:
             options["repetition_penalty"] = decoding.repetition_penalty
         with torch.inference_mode():
-            output = self._model.generate(
-                input_ids=input_ids.to(self.device),
-                attention_mask=mask.to(self.device),
-                **options,
-            )
-        rows: list[list[int]] = output.cpu().tolist()
+            output = self._model.generate(input_ids=input_ids, attention_mask=mask, **options)
+        rows: list[list[int]] = output.cpu().tolist()  # the batch's one device-to-host copy
         return [_strip_padding(row, pad_id) for row in rows]
 
     def __repr__(self) -> str:
@@ -405,11 +482,23 @@ def _strip_padding(ids: list[int], pad_id: int | None) -> list[int]:
     return ids[:end]
 
 
+TORCH_DTYPES = ("float32", "float16", "bfloat16")
+
+
 def _options(settings: Settings) -> dict[str, Hashable]:
+    dtype = "auto" if settings.compute_type == "default" else settings.compute_type
+    if dtype not in (devices.AUTO, *TORCH_DTYPES):
+        raise ModelUnavailable(
+            f"DRAGOMAN_COMPUTE_TYPE={settings.compute_type!r} is no weight type of the "
+            f"transformers engine; choose default or one of {', '.join(TORCH_DTYPES)}.",
+            model=settings.translation_model,
+        )
     return {
         "max_batch_tokens": settings.translation_max_batch_tokens,
+        "gpu_batch_tokens": settings.translation_gpu_batch_tokens,
         "num_beams": settings.translation_beams,
         "threads": settings.threads or None,
+        "dtype": dtype,
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -176,8 +177,11 @@ class BatchScheduler:
     def _run(self) -> None:
         while True:
             with self._condition:
-                while not self._queues and not self._closed:
-                    self._condition.wait()
+                if not self._queues and not self._closed:
+                    waited = time.perf_counter()
+                    while not self._queues and not self._closed:
+                        self._condition.wait()
+                    metrics.IDLE_SECONDS.inc(time.perf_counter() - waited)
                 if self._closed:
                     return
                 taken = self._take()
@@ -229,10 +233,13 @@ class BatchScheduler:
     def _plan_some(self, taken: list[Request], *, carry: bool = True) -> list[Batch]:
         if len(taken) < 2:
             return [Batch(taken)]
+        started = time.perf_counter()
         try:
             plan = self.translator.plan_batches([segment for _, segment, _ in taken])
         except Exception:  # noqa: BLE001 - translating reports the error per sentence
             return [Batch(taken)]
+        finally:
+            metrics.PLAN_SECONDS.inc(time.perf_counter() - started)
         batches = [Batch([taken[i] for i in p.indices], p.tokens, fill=p.fill) for p in plan]
         planned = {i for p in plan for i in p.indices}
         blank = [request for i, request in enumerate(taken) if i not in planned]
@@ -273,9 +280,11 @@ class BatchScheduler:
             return
         requests = batch.requests
         segments = [segment for _, segment, _ in requests]
+        started = time.perf_counter()
         try:
             outputs = self.translator.translate_segments(segments, batch.tokens)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting jobs
+            metrics.ENGINE_SECONDS.inc(time.perf_counter() - started)
             if len(requests) == 1:
                 requests[0][2].set_exception(exc)
                 return
@@ -286,6 +295,7 @@ class BatchScheduler:
             for request in requests:
                 self._translate_one(request)
             return
+        metrics.ENGINE_SECONDS.inc(time.perf_counter() - started)
         for (_, _, future), output in zip(requests, outputs, strict=True):
             future.set_result(output)
 

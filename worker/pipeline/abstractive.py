@@ -55,13 +55,14 @@ class TransformersSummarizer:
     def __init__(
         self, name_or_path: str, device: str = "cpu", max_summary_tokens: int = 200
     ) -> None:
+        from worker.engines.device import torch_device
         from worker.engines.libraries import import_libraries, model_loading
 
         import_libraries("transformers")
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         self.model_name = name_or_path
-        self.device = device
+        self.device = device = torch_device(device)
         try:
             with model_loading:
                 self.tokenizer: Any = AutoTokenizer.from_pretrained(name_or_path)

@@ -15,6 +15,7 @@ from service.errors import InvalidInput
 from service.languages import AUTO
 from service.models import Job
 from worker.engines.base import Summarizer
+from worker.metrics import cpu_stage
 from worker.models.registry import registry
 from worker.pipeline.abstractive import TransformersSummarizer
 from worker.pipeline.context import WorkerContext
@@ -106,8 +107,9 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
 
     What is found is recorded on the job as soon as it is known.
     """
-    loaded = load_source(ctx.db, ctx.settings, job, limiter=ctx.limiter())
-    text, title_text = normalize_text(loaded.text), normalize_text(loaded.title or "")
+    with cpu_stage("load"):
+        loaded = load_source(ctx.db, ctx.settings, job, limiter=ctx.limiter())
+        text, title_text = normalize_text(loaded.text), normalize_text(loaded.title or "")
     # HTML output keeps the article's markup: its body is parsed as HTML.
     fmt, markup = (
         (get_format("html"), loaded.html) if loaded.html is not None else (get_format("text"), text)
@@ -117,16 +119,22 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
     paragraph_sources: list[str] = []
     detection: DocumentDetection | None = None
     if source == AUTO:
-        detection = detect_document(text)
-        if detection is None and title_text:
-            detection = detect_document(title_text)
+        with cpu_stage("detect"):
+            detection = detect_document(text)
+            if detection is None and title_text:
+                detection = detect_document(title_text)
         if detection is None:
             raise InvalidInput(
                 "Could not tell the article's language; give source_language explicitly."
             )
         source = detection.language
-        store.record_detection(ctx.db, job.id, source, detection.confidence, attempt=job.attempts)
-    body = fmt.parse(markup, source)
+        with cpu_stage("store"):
+            store.record_detection(
+                ctx.db, job.id, source, detection.confidence, attempt=job.attempts
+            )
+    with cpu_stage("segment"):
+        body = fmt.parse(markup, source)
+        title = get_format("text").parse(title_text, source) if title_text else None
     if detection is not None:
         paragraph_sources = _paragraph_sources(detection, source, len(body.document.paragraphs))
         analysis = {
@@ -136,13 +144,14 @@ def prepare_article(ctx: WorkerContext, job: Job) -> Article:
                 for d in detection.paragraphs
             ],
         }
-        store.record_analysis(ctx.db, job.id, analysis, attempt=job.attempts)
-    title = get_format("text").parse(title_text, source) if title_text else None
+        with cpu_stage("store"):
+            store.record_analysis(ctx.db, job.id, analysis, attempt=job.attempts)
     article = Article(source, title, body, paragraph_sources=paragraph_sources, analysis=analysis)
     if not body.document.sentences:
         raise InvalidInput("The article has no text to process.")
     if job.summary_sentences or job.summary_ratio:
-        summarize(ctx, job, article)
+        with cpu_stage("summary"):
+            summarize(ctx, job, article)
     return article
 
 

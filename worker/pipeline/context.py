@@ -15,6 +15,7 @@ from service.db import Database
 from service.limits import Limiter, make_counter
 from service.settings import Settings
 from worker.engines.base import Translator
+from worker.engines.device import take_size
 from worker.engines.scheduler import BatchScheduler
 from worker.pipeline.cache import TranslationCache, make_cache
 
@@ -71,7 +72,11 @@ class WorkerContext:
         with self._lock:
             scheduler = self._schedulers.get(id(translator))
             if scheduler is None or scheduler.translator is not translator:
-                scheduler = BatchScheduler(translator, self.settings.translation_batch_size)
+                take = take_size(
+                    self.settings.translation_batch_size,
+                    str(translator.describe().get("device", "cpu")),
+                )
+                scheduler = BatchScheduler(translator, take)
                 self._schedulers[id(translator)] = scheduler
             return scheduler
 

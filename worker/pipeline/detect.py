@@ -3,14 +3,16 @@
 Two detectors, built once per process on first use: all languages in low-accuracy
 mode for longer texts, and a high-accuracy one restricted to the languages this desk
 confuses in short text, for headlines (measurements in docs/architecture.md).
+lingua is imported on first use, so a worker whose jobs name their source language
+and skip the output checks runs without it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
-
-from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+from typing import TYPE_CHECKING
 
 from worker.pipeline.text import normalize_text, split_paragraphs
 
@@ -18,17 +20,14 @@ from worker.pipeline.text import normalize_text, split_paragraphs
 MIN_LETTERS = 3
 # Below this many characters lingua's low-accuracy mode is unreliable.
 SHORT_TEXT_CHARS = 120
-SHORT_TEXT_LANGUAGES = (
-    Language.ENGLISH,
-    Language.AZERBAIJANI,
-    Language.TURKISH,
-    Language.PERSIAN,
-    Language.ARABIC,
-)
+SHORT_TEXT_LANGUAGES = ("ENGLISH", "AZERBAIJANI", "TURKISH", "PERSIAN", "ARABIC")
 # A paragraph marks an article as mixed when it has at least this many letters
 # and is detected as another language with at least this confidence.
 MIXED_MIN_LETTERS = 40
 MIXED_MIN_CONFIDENCE = 0.8
+
+if TYPE_CHECKING:
+    from lingua import Language, LanguageDetector
 
 _detector: LanguageDetector | None = None
 _short_detector: LanguageDetector | None = None
@@ -67,6 +66,8 @@ def get_detector() -> LanguageDetector:
     """The process-wide all-language detector, built on first call (thread-safe)."""
     global _detector
     if _detector is None:
+        from lingua import LanguageDetectorBuilder
+
         with _lock:
             if _detector is None:
                 _detector = (
@@ -82,12 +83,14 @@ def get_short_text_detector() -> LanguageDetector:
     """The process-wide high-accuracy detector for short texts (thread-safe)."""
     global _short_detector
     if _short_detector is None:
+        from lingua import Language, LanguageDetectorBuilder
+
         with _lock:
             if _short_detector is None:
                 # Not preloaded: a desk that never sees Persian headlines never
                 # pays for the Persian and Arabic models.
                 _short_detector = LanguageDetectorBuilder.from_languages(
-                    *SHORT_TEXT_LANGUAGES
+                    *(getattr(Language, name) for name in SHORT_TEXT_LANGUAGES)
                 ).build()
     return _short_detector
 
@@ -125,6 +128,19 @@ def detect_candidates(text: str, count: int = 3) -> list[Detection]:
         for v in values[:count]
         if v.value > 0.0
     ]
+def warm_up() -> float:
+    """Build both detectors and load their models now; returns the seconds it took.
+
+    Their first use otherwise costs the first job several seconds (the short-text
+    detector loads its models on its first detection); the worker does this beside
+    its model's load.
+    """
+    started = time.perf_counter()
+    get_detector()
+    for sample in ("The talks resume on Monday.", "Danışıqlar bazar ertəsi bərpa olunur."):
+        detect_language(sample)
+    detect_language("Բանակցությունները վերսկսվում են երկուշաբթի օրը, ասել է նախարարը։ " * 2)
+    return time.perf_counter() - started
 
 
 def detect_paragraphs(paragraphs: list[str]) -> list[Detection | None]:

@@ -31,8 +31,7 @@ from worker.pipeline.detect import (
     detect_candidates,
     detect_document,
     detect_language,
-    get_detector,
-    get_short_text_detector,
+    warm_up,
 )
 from worker.pipeline.formats import Parsed, get_format
 from worker.pipeline.glossary import JobGlossary, TermIndex, cache_model_key
@@ -148,8 +147,7 @@ def answer(ctx: WorkerContext, job: Job, deadline: float) -> tuple[dict[str, Any
 
 def warm_detectors() -> None:
     """Build the language detectors (seconds, once per process) before a call waits on it."""
-    get_short_text_detector()
-    get_detector()
+    warm_up()
 
 
 def detections(text: str) -> list[dict[str, Any]]:

@@ -30,13 +30,14 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         # Stopping: leave the job queued for another worker (or this one, restarted).
         ctx.requeue(job_id)
         return
-    job = store.claim_job(
-        ctx.db,
-        job_id,
-        model=settings.translation_model,
-        worker=ctx.worker_id,
-        stale_after=settings.worker_stale_seconds,
-    )
+    with metrics.cpu_stage("store"):
+        job = store.claim_job(
+            ctx.db,
+            job_id,
+            model=settings.translation_model,
+            worker=ctx.worker_id,
+            stale_after=settings.worker_stale_seconds,
+        )
     if job is None:
         log.info("job %s: nothing to do (finished, cancelled or unknown)", job_id)
         return
@@ -80,7 +81,9 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
             started=job.started_at,
         )
         return
-    if store.finish_job(ctx.db, job_id, attempt=job.attempts):
+    with metrics.cpu_stage("store"):
+        finished = store.finish_job(ctx.db, job_id, attempt=job.attempts)
+    if finished:
         metrics.record_finish("succeeded", job.started_at, utcnow())
         ctx.job_finished(job_id)
 

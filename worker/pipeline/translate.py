@@ -94,6 +94,35 @@ def translate_article(
             fields (title, summary, body) of one language from its sentence translations.
         deadline: ``time.monotonic()`` value after which the job fails with ``timeout``.
     """
+    with metrics.cpu_stage("prepare"):
+        plans, translator, submissions, total = _prepare(ctx, job, units, analysis)
+    with metrics.cpu_stage("store"):
+        store.record_plan(ctx.db, job.id, total=total, attempt=job.attempts)
+    done = total - sum(1 for _ in submissions)
+    scheduler = ctx.scheduler(translator) if submissions and translator else None
+    if scheduler is not None:
+        segments = [
+            Segment(piece.terms.masked, work.unit.source, plan.target)
+            for plan, work, piece in submissions
+        ]
+        for (plan, work, piece), future in zip(
+            submissions, scheduler.submit(job.id, segments), strict=True
+        ):
+            plan.futures[future] = (work, piece)
+    with metrics.cpu_stage("store"):
+        _store_completed(ctx, job, plans, render)
+        store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
+    if scheduler is not None:
+        _collect(ctx, job, plans, render, done, deadline, scheduler)
+    failures = [p.error for p in plans if p.error is not None]
+    if failures:
+        raise failures[0] if len(failures) == len(plans) else PartialFailure(failures)
+
+
+def _prepare(
+    ctx: WorkerContext, job: Job, units: list[Unit], analysis: dict[str, Any]
+) -> tuple[list[LanguagePlan], Translator | None, list[Submission], int]:
+    """Each language's plan, the translator, the segments to submit and the work counted."""
     places = {unit.text: unit.places for unit in units}
     plans = [LanguagePlan(target, places=places) for target in job.target_languages]
     needs_model = any(u.source != p.target for p in plans for u in units)
@@ -106,25 +135,7 @@ def translate_article(
     total = 0
     for plan in plans:
         total += _plan_language(ctx, plan, units, translator, pieces_of, submissions, glossary)
-    store.record_plan(ctx.db, job.id, total=total, attempt=job.attempts)
-    done = total - sum(1 for _ in submissions)
-    scheduler = ctx.scheduler(translator) if submissions and translator else None
-    if scheduler is not None:
-        segments = [
-            Segment(piece.terms.masked, work.unit.source, plan.target)
-            for plan, work, piece in submissions
-        ]
-        for (plan, work, piece), future in zip(
-            submissions, scheduler.submit(job.id, segments), strict=True
-        ):
-            plan.futures[future] = (work, piece)
-    _store_completed(ctx, job, plans, render)
-    store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
-    if scheduler is not None:
-        _collect(ctx, job, plans, render, done, deadline, scheduler)
-    failures = [p.error for p in plans if p.error is not None]
-    if failures:
-        raise failures[0] if len(failures) == len(plans) else PartialFailure(failures)
+    return plans, translator, submissions, total
 
 
 Submission = tuple["LanguagePlan", "UnitWork", "Piece"]
@@ -245,20 +256,25 @@ def _collect(
                 for future in [f for f in plan.futures if f in finished]:
                     work, piece = plan.futures.pop(future)
                     text = future.result()  # an engine error fails the job here
-                    if check_piece(piece, text, work.unit.source, plan.target, options):
+                    with metrics.cpu_stage("checks"):
+                        failed = check_piece(piece, text, work.unit.source, plan.target, options)
+                    if failed:
                         # failed its checks: once more, with stricter decoding
                         strict = Segment(piece.terms.masked, work.unit.source, plan.target, True)
                         plan.futures[scheduler.submit(job.id, [strict])[0]] = (work, piece)
                         continue
                     done += 1
                     if work.done:
-                        finish_unit(plan, work, fresh)
-            cache.put_many(fresh)
-            _store_completed(ctx, job, plans, render)
+                        with metrics.cpu_stage("finish"):
+                            finish_unit(plan, work, fresh)
+            with metrics.cpu_stage("store"):
+                cache.put_many(fresh)
+                _store_completed(ctx, job, plans, render)
             now = time.monotonic()
             all_done = not any(plan.futures for plan in plans)
             if done != reported and (all_done or now - last_progress >= PROGRESS_INTERVAL):
-                store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
+                with metrics.cpu_stage("store"):
+                    store.record_progress(ctx.db, job.id, done, attempt=job.attempts)
                 reported, last_progress = done, now
             if ctx.stopping():
                 raise HandedBack

@@ -28,6 +28,7 @@ from service.contract import QueueName, TaskName
 from service.db import prepare_store
 from service.queue import celery_config
 from service.settings import get_settings
+from worker.engines.device import worker_concurrency
 from worker.engines.memory import limit_malloc_arenas
 
 # Pool children are forked from the worker; the tokenizers library must not
@@ -41,6 +42,8 @@ limit_malloc_arenas()
 
 app = Celery("dragoman")
 app.conf.update(celery_config(get_settings()))
+# 0 leaves it to the device: a GPU worker runs many jobs so their sentences fill its batches.
+app.conf.worker_concurrency = worker_concurrency(get_settings().worker_concurrency)
 app.conf.update(imports=["worker.runtime.tasks", "worker.runtime.feed_tasks"])
 # Celery beat (`dragoman worker --beat` or `dragoman beat`) looks for due feeds.
 app.conf.beat_schedule = {

@@ -99,6 +99,7 @@ class ModelLoader:
         self._describe_and_load()
 
     def _pull(self) -> None:
+        from worker.models.backends import backend_choice
         from worker.models.pull import needs_pull, pull
         from worker.models.store import licence_note
 
@@ -106,7 +107,7 @@ class ModelLoader:
         name = settings.translation_model
         models_dir = settings.effective_models_dir
         if not needs_pull(
-            name, settings.translation_backend, models_dir, enabled=self.pull and settings.auto_pull
+            name, backend_choice(settings), models_dir, enabled=self.pull and settings.auto_pull
         ):
             return
         self._set(ModelReport(ModelState.PULLING))
@@ -141,11 +142,12 @@ class ModelLoader:
                 self._set(ModelReport(ModelState.READY, languages, info=info))
                 return
             self._set(ModelReport(ModelState.LOADING, languages, info=info))
+            self._warm_detectors()
             started = time.monotonic()
             translator = load_model(self.settings)
             elapsed = time.monotonic() - started
             metrics.MODEL_LOAD.observe(elapsed)
-            log.info("translation model ready in %.1fs", elapsed)
+            log.info("translation model ready in %.1fs: %s", elapsed, translator.describe())
             info.update(translator.describe())
             self._set(ModelReport(ModelState.READY, translator.languages(), info=info))
         except ModelUnavailable as exc:
@@ -159,6 +161,22 @@ class ModelLoader:
                     error=f"Loading failed ({type(exc).__name__}); see the worker log.",
                 )
             )
+
+    def _warm_detectors(self) -> None:
+        """Load the language detectors beside the model (checks and detection need them),
+        so the first job does not pay for them after waiting for the model."""
+        if self.settings.quality_checks == "off":
+            return
+
+        def warm() -> None:
+            from worker.pipeline.detect import warm_up
+
+            try:
+                log.info("language detectors ready in %.1fs", warm_up())
+            except Exception:  # noqa: BLE001 - the first job would load them itself
+                log.exception("loading the language detectors failed")
+
+        threading.Thread(target=warm, name="dragoman-detectors", daemon=True).start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the model is ready or known to be unavailable; False on timeout."""

@@ -206,3 +206,14 @@ def test_marian_multi_target(tiny_marian_multi_dir: Path) -> None:
     assert not any(">>" in text for text in translator.translate(SENTENCES, "en", "azb"))
     with pytest.raises(UnsupportedLanguage):
         translator.translate(SENTENCES, "en", "de")
+
+
+def test_auto_device_on_a_cpu_machine_keeps_the_cpu_defaults(tiny_nllb_dir: Path) -> None:
+    from worker.engines.device import gpu_present
+
+    if gpu_present():
+        pytest.skip("this machine has a GPU")
+    engine = TransformersTranslator(str(tiny_nllb_dir), device="auto", gpu_batch_tokens=123)
+    info = engine.describe()
+    assert (info["engine"], info["device"], info["dtype"]) == ("transformers", "cpu", "float32")
+    assert (info["max_batch_tokens"], info["max_batch_sentences"]) == (4096, 32)

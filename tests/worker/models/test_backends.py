@@ -48,3 +48,32 @@ def test_an_unknown_backend_is_refused_with_the_choices(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, translation_backend="marian-cpp")
     with pytest.raises(ModelUnavailable, match="ctranslate2, echo, transformers"):
         resolve(settings)
+
+
+def test_auto_prefers_transformers_only_where_pytorch_has_the_gpu_ctranslate2_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker.engines import device
+    from worker.models import backends
+
+    settings = make_settings(tmp_path, translation_model="facebook/nllb-200-distilled-600M")
+    # This machine as it is: no GPU, so the choice stays as the settings say.
+    if not device.gpu_present():
+        assert not backends.gpu_needs_transformers(settings)
+        assert backends.backend_choice(settings) == "auto"
+    # A CUDA 13 machine: PyTorch sees the GPU, CTranslate2's wheels do not.
+    monkeypatch.setattr(device, "gpu_present", lambda: True)
+    monkeypatch.setattr(device, "ctranslate2_has_cuda", lambda: False)
+    monkeypatch.setattr(device, "torch_device", lambda requested: "cuda")
+    assert backends.gpu_needs_transformers(settings)
+    assert backends.backend_choice(settings) == "transformers"
+    assert resolve(settings)[1].name == "transformers"
+    assert not backends.gpu_needs_transformers(make_settings(tmp_path, device="cpu"))
+    # Where CTranslate2 has CUDA too, auto keeps CTranslate2's choice.
+    monkeypatch.setattr(device, "ctranslate2_has_cuda", lambda: True)
+    assert backends.backend_choice(settings) == "auto"
+
+
+def test_a_device_name_is_checked_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="device"):
+        make_settings(tmp_path, device="gpu0")

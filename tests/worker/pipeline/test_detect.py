@@ -167,3 +167,12 @@ def test_short_text_detector_built_once(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(detect, "_short_detector", None)
     first = get_short_text_detector()
     assert get_short_text_detector() is first
+
+
+def test_warm_up_builds_both_detectors() -> None:
+    from worker.pipeline import detect
+
+    assert detect.warm_up() >= 0
+    assert detect._detector is not None and detect._short_detector is not None
+    # Warm, a detection is quick and right.
+    assert detect.detect_language("Danışıqlar bazar ertəsi bərpa olunur.").code == "az"
