@@ -128,6 +128,8 @@ def detect_candidates(text: str, count: int = 3) -> list[Detection]:
         for v in values[:count]
         if v.value > 0.0
     ]
+
+
 def warm_up() -> float:
     """Build both detectors and load their models now; returns the seconds it took.
 
