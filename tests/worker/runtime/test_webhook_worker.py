@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import worker.runtime.tasks  # noqa: F401  (registers the jobs app's tasks)
 from service.contract import QueueName, TaskName
 from service.queue import make_producer
 from tests.conftest import make_settings
