@@ -25,9 +25,10 @@ TARGETS = ("az", "fa", "hy")
 
 
 def _sentences() -> list[str]:
-    lines = [line for line in corpus_lines(["en"]) if 20 < len(line) < 160]
-    assert len(lines) >= 16, "the fixture corpus has too few short English lines"
-    return lines[:16]
+    # Random weights decode every row to its bound: short lines keep the test quick.
+    lines = [line for line in corpus_lines(["en"]) if 20 < len(line) < 90]
+    assert len(lines) >= 10, "the fixture corpus has too few short English lines"
+    return lines[:10]
 
 
 def _one_by_one(engine: Translator, segments: list[Segment]) -> list[str]:
