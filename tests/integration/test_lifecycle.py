@@ -102,11 +102,16 @@ def test_killing_serve_takes_its_worker_along(
         "the job to make progress",
         [serve],
     )
+    beat = children(worker)  # the feed scheduler (`worker --beat`) runs in a child
+    assert beat, "serve's worker runs no scheduler process"
     os.kill(serve.popen.pid, signal.SIGKILL)  # no chance to stop anything itself
     started = time.monotonic()
     while alive(worker) and time.monotonic() - started < bound + 5:
         time.sleep(0.1)
     assert not alive(worker), "the worker outlived serve"
+    while any(alive(pid) for pid in beat) and time.monotonic() - started < bound + 10:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in beat), "the worker's scheduler outlived serve"
     assert "handed back to the queue" in serve.log.read_text()
 
     # the next serve finishes the job, once

@@ -17,6 +17,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import (
+    beat_embedded_init,
     worker_init,
     worker_process_init,
     worker_ready,
@@ -162,6 +163,17 @@ def _drain(**_: Any) -> None:
     from worker.runtime import lifecycle
 
     lifecycle.begin_drain(get_settings().worker_shutdown_seconds)
+
+
+@beat_embedded_init.connect
+def _beat_follows_worker(**_: Any) -> None:
+    # `worker --beat` runs the scheduler in a child process of its own, which neither
+    # inherits the worker's parent watch nor dies with it: it watches the worker.
+    import os
+
+    from worker.runtime import lifecycle
+
+    lifecycle.watch_parent(os.getppid())
 
 
 @worker_shutdown.connect
