@@ -221,7 +221,8 @@ def _is_boundary(
         if _is_initial(end):
             return False
         token = end.rsplit(None, 1)[-1].lstrip(_OPENERS)
-        return rules.may_end(token, following.split(None, 1)[0] if following else "")
+        words = following.split(None, 1)  # none when only spacing follows the openers
+        return rules.may_end(token, words[0] if words else "")
     return True
 
 

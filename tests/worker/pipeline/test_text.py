@@ -509,3 +509,8 @@ class TestDocument:
         filled = (replacements + ["T."] * size)[:size]
         rendered = doc.render(filled)
         assert len(rendered.split("\n\n")) == max(len(doc.paragraphs), 1)
+
+
+def test_an_opener_followed_only_by_spacing_after_a_full_stop() -> None:
+    # Found by the property test: "(\t" leaves only spacing after the opener.
+    assert split_sentences("He left the city. (\t", "en") == ["He left the city.", "("]
