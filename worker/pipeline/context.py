@@ -11,8 +11,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from service import store
 from service.db import Database
 from service.limits import Limiter, make_counter
+from service.models import Job
 from service.settings import Settings
 from worker.engines.base import Translator
 from worker.engines.device import take_size
@@ -79,6 +81,16 @@ class WorkerContext:
                 scheduler = BatchScheduler(translator, take)
                 self._schedulers[id(translator)] = scheduler
             return scheduler
+
+    def claim(self, job_id: str) -> Job | None:
+        """Claim ``job_id`` for this worker (``queued`` -> ``running``); None if not claimable."""
+        return store.claim_job(
+            self.db,
+            job_id,
+            model=self.settings.translation_model,
+            worker=self.worker_id,
+            stale_after=self.settings.worker_stale_seconds,
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -58,13 +58,7 @@ class _Sentence:
 def run_interactive(ctx: WorkerContext, job_id: str) -> None:
     """Answer one interactive request; every failure is recorded on the job."""
     settings = ctx.settings
-    job = store.claim_job(
-        ctx.db,
-        job_id,
-        model=settings.translation_model,
-        worker=ctx.worker_id,
-        stale_after=settings.worker_stale_seconds,
-    )
+    job = ctx.claim(job_id)
     if job is None:
         log.debug("interactive %s: nothing to do (answered, given up or expired)", job_id)
         return

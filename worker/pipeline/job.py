@@ -31,13 +31,7 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         ctx.requeue(job_id)
         return
     with metrics.cpu_stage("store"):
-        job = store.claim_job(
-            ctx.db,
-            job_id,
-            model=settings.translation_model,
-            worker=ctx.worker_id,
-            stale_after=settings.worker_stale_seconds,
-        )
+        job = ctx.claim(job_id)
     if job is None:
         log.info("job %s: nothing to do (finished, cancelled or unknown)", job_id)
         return

@@ -187,14 +187,19 @@ async def detect(
     )
 
 
+def _model_languages(db: Database, settings: Settings) -> list[str]:
+    """What the workers' model translates; none while no worker answers."""
+    try:
+        return interactive.model_languages(db, settings)
+    except interactive.NoWorker:
+        return []
+
+
 @router.get("/languages")
 @router.post("/languages", include_in_schema=False)  # LibreTranslate answers both
 def languages(db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
     """The languages the workers' model translates (LibreTranslate), each into every other."""
-    try:
-        codes = interactive.model_languages(db, settings)
-    except interactive.NoWorker:
-        codes = []
+    codes = _model_languages(db, settings)
     clients = [to_client(code) for code in codes]
     return JSONResponse(
         [
@@ -207,10 +212,7 @@ def languages(db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
 @router.get("/frontend/settings")
 def frontend_settings(db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
     """What a LibreTranslate front end needs to know about this server."""
-    try:
-        codes = interactive.model_languages(db, settings)
-    except interactive.NoWorker:
-        codes = []
+    codes = _model_languages(db, settings)
     target = DEFAULT_TARGET if DEFAULT_TARGET in codes or not codes else codes[0]
     keys = settings.auth != "disabled"
     return JSONResponse(
