@@ -77,7 +77,13 @@ QUEUE_WAIT = Histogram(
 # Where the time goes (``make bench`` reads these): the scheduler thread's wall time in
 # engine calls, in planning and waiting for work; the job threads' CPU time by stage.
 ENGINE_SECONDS = Counter(
-    "dragoman_engine_busy_seconds_total", "Wall time of the scheduler's engine calls."
+    "dragoman_engine_busy_seconds_total",
+    "Wall time of the scheduler's engine calls (an ordinary call's pauses not counted).",
+)
+PRIORITY_SECONDS = Counter(
+    "dragoman_engine_priority_seconds_total",
+    "Wall time of priority (interactive) engine calls, during which ordinary calls are "
+    "paused; part of the busy time.",
 )
 PLAN_SECONDS = Counter(
     "dragoman_engine_plan_seconds_total", "Wall time of the scheduler's batch planning."

@@ -13,8 +13,11 @@ several jobs and language pairs at once.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -77,6 +80,68 @@ class Decoding:
         )
 
 
+class PriorityGate:
+    """Pauses an engine's ordinary calls at their next decoding step during priority calls.
+
+    A thread inside :meth:`priority` makes priority calls: while one is inside, every
+    other call of the engine stops at its next decoding step (:meth:`wait`, called by
+    the engine between steps) and goes on where it stopped when the last one leaves.
+    Nothing is decoded twice; a paused batch keeps its memory meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._holders = 0
+        self._held_since = 0.0
+        self._held_total = 0.0
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def priority(self) -> Iterator[None]:
+        """Make this thread's engine calls priority calls until the block ends."""
+        with self._condition:
+            if self._holders == 0:
+                self._held_since = time.perf_counter()
+            self._holders += 1
+        self._local.priority = True
+        try:
+            yield
+        finally:
+            self._local.priority = False
+            with self._condition:
+                self._holders -= 1
+                if self._holders == 0:
+                    self._held_total += time.perf_counter() - self._held_since
+                    self._condition.notify_all()
+
+    def is_priority_thread(self) -> bool:
+        """Whether the calling thread makes priority calls (is inside :meth:`priority`)."""
+        return bool(getattr(self._local, "priority", False))
+
+    @property
+    def held(self) -> bool:
+        return self._holders > 0
+
+    def held_seconds(self) -> float:
+        """Seconds priority calls have held the gate so far (ordinary calls were paused)."""
+        with self._condition:
+            now = time.perf_counter() - self._held_since if self._holders else 0.0
+            return self._held_total + now
+
+    def step(self, _result: Any = None) -> bool:
+        """A per-step decoding callback: wait out priority calls; never stop the row."""
+        self.wait()
+        return False
+
+    def wait(self) -> None:
+        """Block while a priority call runs (an ordinary call's step boundary)."""
+        if not self._holders:
+            return
+        with self._condition:
+            while self._holders:
+                self._condition.wait()
+
+
 class MappedLanguages:
     """``languages`` and ``supports`` of an engine that steers its model by a language map."""
 
@@ -100,6 +165,9 @@ class Translator(ABC):
 
     model_name: str
     max_input_tokens: int
+    # Set by an engine that can pause its running calls for a priority call (its
+    # ``gate``): the scheduler then runs interactive batches at once, beside them.
+    gate: PriorityGate | None = None
 
     @abstractmethod
     def languages(self) -> list[str]:

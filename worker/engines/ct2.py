@@ -6,6 +6,11 @@ model's own Hugging Face tokenizer; CTranslate2 decodes. Segments of any languag
 pairs share one call: the source language is in each token sequence and the
 target language is each row's decoder prefix, so a batch can mix languages and
 jobs freely.
+
+The model runs on two CTranslate2 replicas sharing one copy of the weights: ordinary
+batches use one; a priority call (an interactive request) runs on the other while the
+ordinary batch waits at its next decoding step (``PriorityGate``), so a short request
+never waits for a long batch to finish.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from worker.engines.base import (
     Decoding,
     MappedLanguages,
     PlannedBatch,
+    PriorityGate,
     Segment,
     Translator,
     distinct,
@@ -85,6 +91,7 @@ class CTranslate2Translator(MappedLanguages, Translator):
         self.decoding = Decoding(num_beams, repetition_penalty, no_repeat_ngram_size)
         self.max_batch_tokens = max_batch_tokens
         self.threads = threads or available_cores()
+        self.gate: PriorityGate = PriorityGate()
         self.compute_type = compute_type
         if compute_type == "default":
             self.compute_type = "int8_float16" if device.startswith("cuda") else "int8"
@@ -125,7 +132,9 @@ class CTranslate2Translator(MappedLanguages, Translator):
                 device_index=index,
                 compute_type=self.compute_type,
                 intra_threads=self.threads,
-                inter_threads=1,
+                # Two replicas (the weights are loaded once): one for ordinary batches,
+                # one for a priority call while the ordinary batch is paused.
+                inter_threads=2,
             )
             codec = SentencePieceCodec(path)
         except load_errors() as exc:
@@ -254,6 +263,11 @@ class CTranslate2Translator(MappedLanguages, Translator):
         prefixes = [self._target_prefix(segments[i].target) for i in batch]
         longest = max(len(encoded[i]) for i in batch)
         decoding = self.decoding.use(segments[batch[0]].strict)
+        # Greedy decoding calls back after every step, where an ordinary batch waits
+        # while a priority call runs (CTranslate2 calls back only without beams).
+        pausable = decoding.beams == 1 and not self.gate.is_priority_thread()
+        if pausable:
+            self.gate.wait()  # nor start one (its encoder pass) during a priority call
         started = time.perf_counter()
         results = self._translator.translate_batch(
             [list(encoded[i]) for i in batch],
@@ -264,6 +278,9 @@ class CTranslate2Translator(MappedLanguages, Translator):
             repetition_penalty=decoding.repetition_penalty,
             no_repeat_ngram_size=decoding.no_repeat_ngram,
             return_scores=False,
+            # The gate's own method: a callback holding the engine could be the last
+            # reference to it, dropped on CTranslate2's thread, which cannot end itself.
+            callback=self.gate.step if pausable else None,
         )
         target_tokens = 0
         for i, prefix, result in zip(batch, prefixes, results, strict=True):

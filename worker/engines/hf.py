@@ -10,10 +10,15 @@ PyTorch's scaled-dot-product kernel (SDPA), the batch budget is sized from the f
 memory after loading (``worker.engines.device.gpu_batch_budget``), a batch's inputs are
 built on the device in one copy and its outputs come back in one, and a batch that runs
 out of memory is split in halves with the budget shrunk for good.
+
+A priority call (an interactive request, from another thread) pauses the running
+``generate`` at its next step and runs beside it on the same weights
+(``PriorityGate``); the paused call then goes on where it stopped.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import warnings
@@ -30,6 +35,7 @@ from worker.engines.base import (
     Decoding,
     MappedLanguages,
     PlannedBatch,
+    PriorityGate,
     Segment,
     Translator,
     distinct,
@@ -105,6 +111,7 @@ class TransformersTranslator(MappedLanguages, Translator):
         self.decoding = Decoding(num_beams, repetition_penalty, no_repeat_ngram_size)
         # The tokenizer's source language is mutable state; one caller at a time.
         self._tokenizer_lock = threading.Lock()
+        self.gate: PriorityGate = PriorityGate()
         import_libraries("transformers")
         import torch
 
@@ -465,6 +472,8 @@ class TransformersTranslator(MappedLanguages, Translator):
             options["no_repeat_ngram_size"] = decoding.no_repeat_ngram
         if decoding.repetition_penalty != 1.0:
             options["repetition_penalty"] = decoding.repetition_penalty
+        if not self.gate.is_priority_thread():
+            options["stopping_criteria"] = _pause_point(self.gate)
         with torch.inference_mode():
             output = self._model.generate(input_ids=input_ids, attention_mask=mask, **options)
         rows: list[list[int]] = output.cpu().tolist()  # the batch's one device-to-host copy
@@ -472,6 +481,29 @@ class TransformersTranslator(MappedLanguages, Translator):
 
     def __repr__(self) -> str:
         return f"TransformersTranslator({self.model_name!r}, family={self.family.value})"
+
+
+def _pause_point(gate: PriorityGate) -> Any:
+    """A stopping criterion that never stops: after each step it waits out priority calls."""
+    from transformers import StoppingCriteriaList
+
+    return StoppingCriteriaList([_pause_criterion_class()(gate)])
+
+
+@functools.cache
+def _pause_criterion_class() -> type:
+    import torch
+    from transformers import StoppingCriteria
+
+    class PausePoint(StoppingCriteria):
+        def __init__(self, gate: PriorityGate) -> None:
+            self.gate = gate
+
+        def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+            self.gate.wait()
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+    return PausePoint
 
 
 def _strip_padding(ids: list[int], pad_id: int | None) -> list[int]:

@@ -4,9 +4,13 @@ Jobs hand all their sentences to the process's scheduler and wait on futures; on
 thread owns the engine, takes sentences from every running job in turn, has the engine
 plan its batches and resolves each batch's futures as it ends. A job that arrives
 during a take joins the next batch; a nearly empty last batch waits for company
-(docs/architecture.md). Priority segments (interactive requests) are taken before
-any other at the next take, decoded in batches of their own ahead of the rest, and
-never wait for company.
+(docs/architecture.md).
+
+Priority segments (interactive requests) never wait for a batch to end when the
+engine has a ``PriorityGate``: a second thread decodes them at once while the running
+batch pauses at its next decoding step, then that batch goes on. With an engine
+without one, they are taken before any other at the next take, in batches of their
+own ahead of the rest. Either way they never wait for company.
 """
 
 from __future__ import annotations
@@ -72,8 +76,16 @@ class BatchScheduler:
         self._carried: dict[int, int] = {}  # id() of a queued future -> times put back
         self._urgent: set[int] = set()  # id() of the queued futures of priority segments
         self._nbest: dict[int, int] = {}  # id() of a queued future -> hypotheses wanted
-        self._thread = threading.Thread(target=self._run, name="dragoman-batcher", daemon=True)
-        self._thread.start()
+        # Priority requests, when the engine can pause for them: a thread of their own.
+        self._priority: collections.deque[Request] | None = None
+        self._threads = [threading.Thread(target=self._run, name="dragoman-batcher", daemon=True)]
+        if translator.gate is not None:
+            self._priority = collections.deque()
+            self._threads.append(
+                threading.Thread(target=self._run_priority, name="dragoman-priority", daemon=True)
+            )
+        for thread in self._threads:
+            thread.start()
 
     def submit(
         self, job_key: str, segments: list[Segment], *, priority: bool = False
@@ -107,38 +119,48 @@ class BatchScheduler:
         with self._condition:
             if self._closed:
                 raise RuntimeError("scheduler is closed")
-            queue = self._queues.setdefault(job_key, collections.deque())
-            queue.extend((job_key, s, f) for s, f in zip(segments, futures, strict=True))
+            requests = [(job_key, s, f) for s, f in zip(segments, futures, strict=True)]
+            if priority and self._priority is not None:
+                self._priority.extend(requests)
+            else:
+                self._queues.setdefault(job_key, collections.deque()).extend(requests)
             for future in futures:
                 if priority:
                     self._urgent.add(id(future))
                 if alternatives:
                     self._nbest[id(future)] = alternatives
-            self._condition.notify()
+            self._condition.notify_all()
 
     def cancel(self, job_key: str) -> int:
         """Drop a job's queued segments (cancelling their futures); returns how many."""
         with self._condition:
-            queue = self._queues.pop(job_key, None)
-            for _, _, future in queue or ():
+            queue = list(self._queues.pop(job_key, None) or ())
+            if self._priority:
+                queue += [r for r in self._priority if r[0] == job_key]
+                kept = [r for r in self._priority if r[0] != job_key]
+                self._priority.clear()
+                self._priority.extend(kept)
+            for _, _, future in queue:
                 self._forget(future)
-        if not queue:
-            return 0
         for _, _, future in queue:
             future.cancel()
         return len(queue)
 
     def pending(self) -> int:
         with self._condition:
-            return sum(len(q) for q in self._queues.values())
+            return sum(len(q) for q in self._queues.values()) + len(self._priority or ())
 
     def close(self) -> None:
         with self._condition:
             self._closed = True
             self._condition.notify_all()
-        self._thread.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)
         with self._condition:
             queues, self._queues = list(self._queues.values()), collections.OrderedDict()
+            if self._priority:
+                queues.append(collections.deque(self._priority))
+                self._priority.clear()
         for queue in queues:
             for _, _, future in queue:
                 future.cancel()
@@ -205,11 +227,35 @@ class BatchScheduler:
                     self._put_back(sorted(rest, key=lambda r: order[id(r[2])]), carry=False)
                     break
                 decoded = decoded or not batch.blank
-                running = [r[2].set_running_or_notify_cancel() for r in batch.requests]
-                if any(running):
-                    if batch.fill is not None:
-                        metrics.BATCH_FILL.observe(batch.fill)
-                    self._translate(batch if all(running) else batch.keep(running))
+                self._run_batch(batch)
+
+    def _run_priority(self) -> None:
+        """The priority thread: decodes priority requests as they come, while the
+        engine's other calls wait at their next step (the engine's ``PriorityGate``)."""
+        assert self._priority is not None and self.translator.gate is not None
+        while True:
+            with self._condition:
+                while not self._priority and not self._closed:
+                    self._condition.wait()
+                if self._closed:
+                    return
+                count = min(len(self._priority), self.max_batch_sentences)
+                taken = [self._priority.popleft() for _ in range(count)]
+            log.debug("priority: took %d sentences", len(taken))
+            with self.translator.gate.priority():
+                for batch in self._plan(taken):
+                    with self._condition:
+                        for _, _, future in batch.requests:
+                            self._forget(future)
+                    self._run_batch(batch)
+
+    def _run_batch(self, batch: Batch) -> None:
+        """Translate ``batch``, but for requests cancelled meanwhile."""
+        running = [r[2].set_running_or_notify_cancel() for r in batch.requests]
+        if any(running):
+            if batch.fill is not None:
+                metrics.BATCH_FILL.observe(batch.fill)
+            self._translate(batch if all(running) else batch.keep(running))
 
     def _plan(self, taken: list[Request]) -> list[Batch]:
         """The engine's batches for ``taken``: n-best requests and priority requests
@@ -280,11 +326,11 @@ class BatchScheduler:
             return
         requests = batch.requests
         segments = [segment for _, segment, _ in requests]
-        started = time.perf_counter()
+        started = self._clock()
         try:
             outputs = self.translator.translate_segments(segments, batch.tokens)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting jobs
-            metrics.ENGINE_SECONDS.inc(time.perf_counter() - started)
+            self._count_engine_time(started)
             if len(requests) == 1:
                 requests[0][2].set_exception(exc)
                 return
@@ -295,11 +341,32 @@ class BatchScheduler:
             for request in requests:
                 self._translate_one(request)
             return
-        metrics.ENGINE_SECONDS.inc(time.perf_counter() - started)
+        self._count_engine_time(started)
         for (_, _, future), output in zip(requests, outputs, strict=True):
             future.set_result(output)
 
+    def _clock(self) -> float:
+        """Seconds for engine time: an ordinary call's clock stops while it is paused."""
+        gate = self.translator.gate
+        if gate is None or gate.is_priority_thread():
+            return time.perf_counter()
+        return time.perf_counter() - gate.held_seconds()
+
+    def _count_engine_time(self, started: float) -> None:
+        seconds = self._clock() - started
+        metrics.ENGINE_SECONDS.inc(seconds)
+        gate = self.translator.gate
+        if gate is not None and gate.is_priority_thread():
+            metrics.PRIORITY_SECONDS.inc(seconds)
+
     def _translate_alternatives(self, batch: Batch) -> None:
+        started = self._clock()
+        try:
+            self._translate_alternatives_one_by_one(batch)
+        finally:
+            self._count_engine_time(started)
+
+    def _translate_alternatives_one_by_one(self, batch: Batch) -> None:
         for _, segment, future in batch.requests:
             try:
                 (hypotheses,) = self.translator.translate_alternatives(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from service.db import Database
 from service.errors import TextTooLong
@@ -22,13 +25,16 @@ from worker.pipeline.context import WorkerContext
 class Recording(Translator):
     """A real tiny engine, with each call's segments written down."""
 
-    def __init__(self, inner: Translator, gate: threading.Event | None = None) -> None:
+    def __init__(
+        self, inner: Translator, gate: threading.Event | None = None, *, pausable: bool = False
+    ) -> None:
         self.inner = inner
         self.model_name = inner.model_name
         self.max_input_tokens = inner.max_input_tokens
         self.calls: list[list[Segment]] = []
         self.pre_encoded: list[bool] = []  # per call: did the scheduler hand over tokens?
-        self.gate = gate
+        self.hold = gate  # the first engine call waits for it
+        self.gate = inner.gate if pausable else None  # the engine's PriorityGate, if used
         self.entered = threading.Event()  # set when the first engine call starts
 
     def languages(self) -> list[str]:
@@ -54,8 +60,8 @@ class Recording(Translator):
         self, segments: list[Segment], tokens: Sequence[Any] | None = None
     ) -> list[str]:
         self.entered.set()
-        if self.gate is not None:
-            self.gate.wait(10)
+        if self.hold is not None:
+            self.hold.wait(10)
         self.calls.append(list(segments))
         self.pre_encoded.append(tokens is not None)
         if tokens is not None:  # the planned tokens are the segments' own
@@ -246,7 +252,8 @@ def test_a_take_decodes_one_batch_before_a_newcomer_can_interrupt_it(
 
 
 def test_priority_segments_are_taken_first_at_the_next_batch(tiny_nllb_ct2_dir: Path) -> None:
-    """Interactive sentences submitted behind many article jobs run in the next batch."""
+    """With an engine that cannot pause, interactive sentences submitted behind many
+    article jobs run in the next batch."""
     engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
     gate = threading.Event()
     recording = Recording(engine, gate)
@@ -300,3 +307,93 @@ def test_both_engines_give_n_best(tiny_nllb_ct2_dir: Path, tiny_nllb_dir: Path) 
         # random weights: beams may agree, but a search of three finds more than one
         assert 2 <= len(hypotheses) <= 3, (engine, hypotheses)
         assert len(set(hypotheses)) == len(hypotheses)
+
+
+def test_priority_segments_run_while_the_running_batch_pauses(tiny_nllb_ct2_dir: Path) -> None:
+    """With an engine that pauses, an interactive sentence does not wait for the running
+    article batch: it is decoded while that batch waits at a step, and the batch then
+    finishes with the translations it would have given alone (nothing decoded twice)."""
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    article = [Segment(t, "en", "fa") for t in sentences("A", 8)]
+    alone = engine.translate_segments(article)
+    hold = threading.Event()
+    recording = Recording(engine, hold, pausable=True)
+    assert recording.gate is engine.gate
+    scheduler = BatchScheduler(recording, max_batch_sentences=8)  # type: ignore[arg-type]
+    priority_seconds = REGISTRY.get_sample_value("dragoman_engine_priority_seconds_total")
+    try:
+        futures = scheduler.submit("article", article)
+        assert recording.entered.wait(30)  # the article batch is in the engine (held)
+        # the interactive request is answered while the article batch cannot move on
+        (interactive,) = scheduler.submit(
+            "interactive", [Segment("Talks resumed.", "en", "az")], priority=True
+        )
+        assert interactive.result(timeout=30) == engine.translate(["Talks resumed."], "en", "az")[0]
+        assert not any(f.done() for f in futures)
+        hold.set()
+        assert [f.result(timeout=60) for f in futures] == alone
+    finally:
+        scheduler.close()
+    assert sorted(len(call) for call in recording.calls) == [1, 8]  # nothing run twice
+    after = REGISTRY.get_sample_value("dragoman_engine_priority_seconds_total")
+    assert after is not None and priority_seconds is not None and after > priority_seconds
+
+
+@pytest.mark.parametrize("backend", ["ctranslate2", "transformers"])
+def test_an_engine_paused_mid_batch_goes_on_where_it_stopped(
+    backend: str, tiny_nllb_ct2_dir: Path, tiny_nllb_dir: Path
+) -> None:
+    """While a priority call holds the gate, an ordinary batch already decoding stops at
+    its next step (it cannot finish), the priority call runs, and the batch then ends
+    with exactly the output it gives when nothing interrupts it."""
+    article = [Segment(t, "en", "fa") for t in sentences("B", 6)]
+    engine: Translator
+    if backend == "ctranslate2":
+        engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    else:
+        engine = TransformersTranslator(str(tiny_nllb_dir), batch_size=8)
+    gate = engine.gate
+    assert gate is not None
+    alone = engine.translate_segments(article)
+    quick = engine.translate(["Talks resumed."], "en", "az")
+    steps, holding, release = threading.Event(), threading.Event(), threading.Event()
+    done: dict[str, list[str]] = {}
+
+    def priority_caller() -> None:
+        with gate.priority():
+            holding.set()
+            done["quick"] = engine.translate(["Talks resumed."], "en", "az")
+            release.wait(30)
+
+    original_wait = gate.wait
+    boundaries = itertools.count(1)
+
+    def wait() -> None:  # a step boundary of the ordinary call
+        if next(boundaries) == 3:  # well inside its decoding: let the caller in
+            steps.set()
+            holding.wait(30)
+        original_wait()
+
+    gate.wait = wait  # type: ignore[method-assign]
+    try:
+        ordinary = threading.Thread(
+            target=lambda: done.setdefault("article", engine.translate_segments(article))
+        )
+        ordinary.start()
+        assert steps.wait(30), "no step boundary inside the decoding"
+        caller = threading.Thread(target=priority_caller)
+        caller.start()
+        assert holding.wait(30)
+        deadline = time.monotonic() + 30
+        while "quick" not in done and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert done.get("quick") == quick
+        ordinary.join(0.5)
+        assert ordinary.is_alive(), "the ordinary batch did not pause"
+        release.set()
+        caller.join(30)
+        ordinary.join(60)
+        assert done["article"] == alone
+    finally:
+        gate.wait = original_wait  # type: ignore[method-assign]
+        release.set()
