@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -194,3 +197,41 @@ def test_cut_batches_keeps_order_budget_and_row_cap() -> None:
         assert cost(len(run), max(widths[p] for p in run)) <= 60 or len(run) == 1
     assert [5] in runs  # too long to share the budget: alone, not dropped
     assert cut_batches([], cost, budget=60) == []
+
+
+def _reaches(root: object, target: object, limit: int = 200_000) -> bool:
+    """Whether ``target`` is reachable from ``root`` through object references, not
+    counting modules' globals (which reach everything)."""
+    modules = {id(vars(m)) for m in list(sys.modules.values()) if m is not None}
+    seen: set[int] = set()
+    todo = [root]
+    while todo and len(seen) < limit:
+        item = todo.pop()
+        if item is target:
+            return True
+        if id(item) in seen or id(item) in modules or isinstance(item, types.ModuleType):
+            continue
+        seen.add(id(item))
+        todo.extend(gc.get_referents(item))
+    return False
+
+
+def test_the_step_callback_does_not_hold_the_engine(
+    nllb: CTranslate2Translator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CTranslate2 drops a batch's callback on its own worker thread after the batch. A
+    callback holding the engine could be its last reference there, and the engine's
+    thread pool would then join itself (std::system_error, the process aborts)."""
+    callbacks: list[object] = []
+    inner = nllb._translator
+
+    class Spy:
+        def translate_batch(self, *args: object, **kwargs: object) -> object:
+            callbacks.append(kwargs.get("callback"))
+            return inner.translate_batch(*args, **kwargs)
+
+    monkeypatch.setattr(nllb, "_translator", Spy())
+    nllb.translate(["Delegations met in Baku on Monday."], "en", "fa")
+    (callback,) = callbacks
+    assert callback is not None  # greedy batches can be paused
+    assert not _reaches(callback, nllb)
