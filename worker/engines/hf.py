@@ -412,9 +412,10 @@ class TransformersTranslator(MappedLanguages, Translator):
         # Drop the decoder start and forced language token: M2M100's language tokens are
         # not "special" to its tokenizer and would otherwise end up in the text.
         skip = 1 if self._forced_bos(self.language_map.target_code(target)) is None else 2
-        decoded = self._tokenizer.batch_decode(
-            [ids[skip:] for ids in generated], skip_special_tokens=True
-        )
+        with self._tokenizer_lock:  # encoding may reconfigure the tokenizer meanwhile
+            decoded = self._tokenizer.batch_decode(
+                [ids[skip:] for ids in generated], skip_special_tokens=True
+            )
         return [text.strip() for text in decoded]
 
     def _max_length(self, input_tokens: int) -> int:
