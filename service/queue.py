@@ -140,8 +140,8 @@ class JobQueue:
         except (KombuOperationalError, OSError, ConnectionError) as exc:
             raise BrokerUnavailable(unreachable) from exc
 
-    def queued_messages(self) -> int:
-        """Messages waiting in the jobs queue (not counting those a worker has reserved).
+    def queued_messages(self, queue: QueueName = QueueName.JOBS) -> int:
+        """Messages waiting in ``queue`` (not counting those a worker has reserved).
 
         A queue the broker does not know (Redis forgets an empty queue, and everything
         after a restart without persistence; RabbitMQ before any worker declared it, or
@@ -155,7 +155,7 @@ class JobQueue:
                 )
                 channel = connection.channel()
                 try:
-                    declared = channel.queue_declare(queue=QueueName.JOBS.value, passive=True)
+                    declared = channel.queue_declare(queue=queue.value, passive=True)
                 except connection.channel_errors:
                     return 0
                 finally:

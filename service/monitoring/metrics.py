@@ -76,11 +76,11 @@ class BacklogCollector(Collector):
                 yield oldest
         if self.queue is not None:
             try:
-                count = self.queue.queued_messages()
+                for name in QueueName:
+                    messages.add_metric([name.value], self.queue.queued_messages(name))
             except DragomanError as exc:
                 log.warning("metrics: the broker is not reachable: %s", exc.message)
             else:
-                messages.add_metric([QueueName.JOBS.value], count)
                 yield messages
 
     @staticmethod
@@ -95,7 +95,8 @@ class BacklogCollector(Collector):
             ),
             GaugeMetricFamily(
                 "dragoman_queue_messages",
-                "Messages waiting in the broker's queue (not yet taken by a worker).",
+                "Messages waiting in each of the broker's queues (jobs, interactive, "
+                "webhooks), not yet taken by a worker.",
                 labels=["queue"],
             ),
         )

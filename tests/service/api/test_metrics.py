@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.api.app import create_app
+from service.queue import JobQueue
 from service.settings import Settings
 from tests.conftest import make_settings
 from tests.fixtures.api import ARTICLE, bearer, client_for
@@ -39,6 +40,9 @@ def test_metrics_count_submissions_and_read_the_backlog(settings: Settings) -> N
     assert after[("dragoman_jobs", (("status", "queued"),))] == 2
     assert after[("dragoman_jobs", (("status", "running"),))] == 0
     assert after[("dragoman_queue_messages", (("queue", "dragoman.jobs"),))] == 2
+    # every queue is reported, a queue nothing was ever sent to as empty
+    for queue in ("dragoman.interactive", "dragoman.webhooks"):
+        assert after[("dragoman_queue_messages", (("queue", queue),))] == 0
     assert after[("dragoman_queue_oldest_age_seconds", ())] >= 0
     # aggregates only: no tenant, no text
     assert "newsroom" not in response.text
@@ -73,3 +77,18 @@ def test_the_metrics_token_is_required_when_set(tmp_path: Path) -> None:
 def test_metrics_are_listed_in_the_openapi_document(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         assert "/metrics" in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_broker_gauge_counts_each_queue(settings: Settings) -> None:
+    with client_for(settings) as client:
+        queue = JobQueue(settings)
+        try:
+            queue.send_interactive("00000000-0000-0000-0000-000000000001")
+            for _ in range(3):
+                queue.send_webhook("00000000-0000-0000-0000-000000000002")
+        finally:
+            queue.close()
+        counts = samples(client.get("/metrics").text)
+    assert counts[("dragoman_queue_messages", (("queue", "dragoman.interactive"),))] == 1
+    assert counts[("dragoman_queue_messages", (("queue", "dragoman.webhooks"),))] == 3
+    assert counts[("dragoman_queue_messages", (("queue", "dragoman.jobs"),))] == 0
