@@ -89,7 +89,8 @@ PLAN_SECONDS = Counter(
     "dragoman_engine_plan_seconds_total", "Wall time of the scheduler's batch planning."
 )
 IDLE_SECONDS = Counter(
-    "dragoman_scheduler_idle_seconds_total", "Wall time the scheduler waited with nothing queued."
+    "dragoman_scheduler_idle_seconds_total",
+    "Wall time the scheduler waited with nothing queued (and no priority call running).",
 )
 STAGE_SECONDS = Counter(
     "dragoman_pipeline_cpu_seconds_total",

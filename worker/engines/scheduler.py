@@ -200,10 +200,10 @@ class BatchScheduler:
         while True:
             with self._condition:
                 if not self._queues and not self._closed:
-                    waited = time.perf_counter()
+                    waited = self._clock()  # priority calls meanwhile are not idle time
                     while not self._queues and not self._closed:
                         self._condition.wait()
-                    metrics.IDLE_SECONDS.inc(time.perf_counter() - waited)
+                    metrics.IDLE_SECONDS.inc(self._clock() - waited)
                 if self._closed:
                     return
                 taken = self._take()
@@ -346,7 +346,8 @@ class BatchScheduler:
             future.set_result(output)
 
     def _clock(self) -> float:
-        """Seconds for engine time: an ordinary call's clock stops while it is paused."""
+        """Seconds for engine and idle time: in the ordinary thread this clock stops
+        while priority calls run (a paused batch is not busy, the engine not idle)."""
         gate = self.translator.gate
         if gate is None or gate.is_priority_thread():
             return time.perf_counter()

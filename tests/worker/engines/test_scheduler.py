@@ -397,3 +397,23 @@ def test_an_engine_paused_mid_batch_goes_on_where_it_stopped(
     finally:
         gate.wait = original_wait  # type: ignore[method-assign]
         release.set()
+
+
+def test_idle_time_leaves_out_priority_calls(tiny_nllb_ct2_dir: Path) -> None:
+    """The engine is not idle while a priority call holds it, even with nothing else
+    queued: ``dragoman_scheduler_idle_seconds_total`` leaves that time out."""
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    name = "dragoman_scheduler_idle_seconds_total"
+    before = REGISTRY.get_sample_value(name) or 0.0
+    scheduler = BatchScheduler(engine)
+    try:
+        started = time.perf_counter()
+        with engine.gate.priority():
+            time.sleep(0.5)
+        (future,) = scheduler.submit("job", [Segment("Talks resumed.", "en", "fa")])
+        future.result(timeout=30)
+        elapsed = time.perf_counter() - started
+    finally:
+        scheduler.close()
+    idle = (REGISTRY.get_sample_value(name) or 0.0) - before
+    assert idle < elapsed - 0.4, (idle, elapsed)
