@@ -121,6 +121,28 @@ def test_killing_serve_takes_its_worker_along(
     assert job["attempts"] == 1
 
 
+def test_stopping_serve_stops_its_worker_and_its_feed_scheduler(
+    spawn: Callable[..., Proc], tmp_path: Path, tiny_nllb_ct2_dir: Path
+) -> None:
+    """Ctrl-C (SIGTERM here) on `serve` leaves no process of it behind: not the worker,
+    not the worker's feed scheduler child."""
+    env = base_env(tmp_path / "data", tiny_nllb_ct2_dir, DRAGOMAN_WORKER_SHUTDOWN_SECONDS="3")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    serve = spawn("serve", ["serve", "--port", str(port)], env)
+    wait_ready(base, [serve])
+    (worker,) = children(serve.popen.pid)
+    wait_until(lambda: children(worker), 30, "the feed scheduler to start", [serve])
+    beat = children(worker)
+    serve.popen.send_signal(signal.SIGTERM)
+    assert serve.popen.wait(timeout=30) is not None
+    started = time.monotonic()
+    while any(alive(pid) for pid in [worker, *beat]) and time.monotonic() - started < 15:
+        time.sleep(0.1)
+    assert not alive(worker), "the worker outlived serve"
+    assert not any(alive(pid) for pid in beat), "the worker's feed scheduler outlived serve"
+
+
 def hub_env(env: dict[str, str], url: str, home: Path) -> dict[str, str]:
     """The environment of a worker that may reach the (fake) hub at ``url``."""
     env = {k: v for k, v in env.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
