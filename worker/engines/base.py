@@ -86,7 +86,9 @@ class PriorityGate:
     A thread inside :meth:`priority` makes priority calls: while one is inside, every
     other call of the engine stops at its next decoding step (:meth:`wait`, called by
     the engine between steps) and goes on where it stopped when the last one leaves.
-    Nothing is decoded twice; a paused batch keeps its memory meanwhile.
+    Nothing is decoded twice; a paused batch keeps its memory meanwhile. With
+    ``hold=False`` the thread's calls are priority calls that pause nothing: they run
+    beside the ordinary ones, sharing the cores.
     """
 
     def __init__(self) -> None:
@@ -97,26 +99,29 @@ class PriorityGate:
         self._local = threading.local()
 
     @contextlib.contextmanager
-    def priority(self) -> Iterator[None]:
-        """Make this thread's engine calls priority calls until the block ends."""
-        with self._condition:
-            if self._holders == 0:
-                self._held_since = time.perf_counter()
-            self._holders += 1
-        self._local.priority = True
+    def priority(self, *, hold: bool = True) -> Iterator[None]:
+        """Make this thread's engine calls priority calls until the block ends; with
+        ``hold``, ordinary calls pause meanwhile."""
+        if hold:
+            with self._condition:
+                if self._holders == 0:
+                    self._held_since = time.perf_counter()
+                self._holders += 1
+        self._local.depth = getattr(self._local, "depth", 0) + 1
         try:
             yield
         finally:
-            self._local.priority = False
-            with self._condition:
-                self._holders -= 1
-                if self._holders == 0:
-                    self._held_total += time.perf_counter() - self._held_since
-                    self._condition.notify_all()
+            self._local.depth -= 1
+            if hold:
+                with self._condition:
+                    self._holders -= 1
+                    if self._holders == 0:
+                        self._held_total += time.perf_counter() - self._held_since
+                        self._condition.notify_all()
 
     def is_priority_thread(self) -> bool:
         """Whether the calling thread makes priority calls (is inside :meth:`priority`)."""
-        return bool(getattr(self._local, "priority", False))
+        return getattr(self._local, "depth", 0) > 0
 
     @property
     def held(self) -> bool:

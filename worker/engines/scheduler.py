@@ -8,7 +8,8 @@ during a take joins the next batch; a nearly empty last batch waits for company
 
 Priority segments (interactive requests) never wait for a batch to end when the
 engine has a ``PriorityGate``: a second thread decodes them at once while the running
-batch pauses at its next decoding step, then that batch goes on. With an engine
+batch pauses at its next decoding step, then that batch goes on (pausing it for at
+most ``PRIORITY_SHARE`` of the time; beyond that they run beside it). With an engine
 without one, they are taken before any other at the next take, in batches of their
 own ahead of the rest. Either way they never wait for company.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -35,6 +37,11 @@ Request = tuple[str, Segment, "Future[Any]"]
 # at most MAX_CARRIES times per sentence (so none waits for ever).
 CARRY_BELOW = 0.5
 MAX_CARRIES = 2
+# Priority calls pause the ordinary batch for at most this share of the time (averaged
+# over about PRIORITY_WINDOW seconds); beyond it they run beside it, so a steady stream
+# of interactive requests slows the articles down but never stops them.
+PRIORITY_SHARE = 0.5
+PRIORITY_WINDOW = 30.0
 
 
 @dataclass
@@ -60,14 +67,30 @@ class BatchScheduler:
     """Feeds one translator from many jobs' queues.
 
     Args:
-        translator: The engine; only the scheduler's thread calls it.
+        translator: The engine; only the scheduler's threads call it.
         max_batch_sentences: Sentences taken from the queues at once; an engine that
             plans its batches cuts them further by its own budget.
+        priority_share: Most of the time priority calls may pause ordinary batches,
+            averaged over about ``priority_window`` seconds.
     """
 
-    def __init__(self, translator: Translator, max_batch_sentences: int = 64) -> None:
+    def __init__(
+        self,
+        translator: Translator,
+        max_batch_sentences: int = 64,
+        *,
+        priority_share: float = PRIORITY_SHARE,
+        priority_window: float = PRIORITY_WINDOW,
+    ) -> None:
         self.translator = translator
         self.max_batch_sentences = max_batch_sentences
+        self.priority_share = priority_share
+        self.priority_window = priority_window
+        # Seconds the gate was held, decaying with ``priority_window``: its ratio to the
+        # window is the recent share of time ordinary batches were paused.
+        self._recent_hold = 0.0
+        self._hold_seen = (time.perf_counter(), 0.0)  # (when, gate's held seconds then)
+        self._ordinary_busy = False  # the ordinary thread is in an engine call
         self._queues: collections.OrderedDict[str, collections.deque[Request]] = (
             collections.OrderedDict()
         )
@@ -227,7 +250,11 @@ class BatchScheduler:
                     self._put_back(sorted(rest, key=lambda r: order[id(r[2])]), carry=False)
                     break
                 decoded = decoded or not batch.blank
-                self._run_batch(batch)
+                self._ordinary_busy = True
+                try:
+                    self._run_batch(batch)
+                finally:
+                    self._ordinary_busy = False
 
     def _run_priority(self) -> None:
         """The priority thread: decodes priority requests as they come, while the
@@ -241,13 +268,33 @@ class BatchScheduler:
                     return
                 count = min(len(self._priority), self.max_batch_sentences)
                 taken = [self._priority.popleft() for _ in range(count)]
-            log.debug("priority: took %d sentences", len(taken))
-            with self.translator.gate.priority():
-                for batch in self._plan(taken):
-                    with self._condition:
-                        for _, _, future in batch.requests:
-                            self._forget(future)
-                    self._run_batch(batch)
+            hold = self._may_pause()
+            log.debug("priority: took %d sentences (pausing the rest: %s)", len(taken), hold)
+            try:
+                with self.translator.gate.priority(hold=hold):
+                    for batch in self._plan(taken):
+                        with self._condition:
+                            for _, _, future in batch.requests:
+                                self._forget(future)
+                        self._run_batch(batch)
+            except Exception as exc:  # noqa: BLE001 - this thread must outlive any request
+                log.exception("priority batch failed")
+                for _, _, future in taken:
+                    if not future.done():
+                        future.set_exception(exc)
+
+    def _may_pause(self) -> bool:
+        """Whether the next priority take may pause the ordinary batch: always when no
+        ordinary batch runs, otherwise while the recent paused share is below the cap."""
+        assert self.translator.gate is not None
+        now, held = time.perf_counter(), self.translator.gate.held_seconds()
+        then, held_then = self._hold_seen
+        decay = math.exp(-(now - then) / self.priority_window)
+        self._recent_hold = self._recent_hold * decay + (held - held_then)
+        self._hold_seen = (now, held)
+        if not self._ordinary_busy:
+            return True
+        return self._recent_hold < self.priority_share * self.priority_window
 
     def _run_batch(self, batch: Batch) -> None:
         """Translate ``batch``, but for requests cancelled meanwhile."""

@@ -33,7 +33,7 @@ class Recording(Translator):
         self.max_input_tokens = inner.max_input_tokens
         self.calls: list[list[Segment]] = []
         self.pre_encoded: list[bool] = []  # per call: did the scheduler hand over tokens?
-        self.hold = gate  # the first engine call waits for it
+        self.hold = gate  # ordinary engine calls wait for it
         self.gate = inner.gate if pausable else None  # the engine's PriorityGate, if used
         self.entered = threading.Event()  # set when the first engine call starts
 
@@ -60,8 +60,8 @@ class Recording(Translator):
         self, segments: list[Segment], tokens: Sequence[Any] | None = None
     ) -> list[str]:
         self.entered.set()
-        if self.hold is not None:
-            self.hold.wait(10)
+        if self.hold is not None and not (self.gate and self.gate.is_priority_thread()):
+            self.hold.wait(10)  # ordinary calls only: a priority call is never held here
         self.calls.append(list(segments))
         self.pre_encoded.append(tokens is not None)
         if tokens is not None:  # the planned tokens are the segments' own
@@ -310,9 +310,10 @@ def test_both_engines_give_n_best(tiny_nllb_ct2_dir: Path, tiny_nllb_dir: Path) 
 
 
 def test_priority_segments_run_while_the_running_batch_pauses(tiny_nllb_ct2_dir: Path) -> None:
-    """With an engine that pauses, an interactive sentence does not wait for the running
-    article batch: it is decoded while that batch waits at a step, and the batch then
-    finishes with the translations it would have given alone (nothing decoded twice)."""
+    """With an engine that pauses, an interactive sentence does not wait for the
+    ordinary thread: it is decoded by the priority thread while the ordinary thread is
+    stuck in an engine call, and the article then gets the translations it would have
+    got alone (nothing decoded twice). The pause inside decoding is the next test's."""
     engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
     article = [Segment(t, "en", "fa") for t in sentences("A", 8)]
     alone = engine.translate_segments(article)
@@ -417,3 +418,40 @@ def test_idle_time_leaves_out_priority_calls(tiny_nllb_ct2_dir: Path) -> None:
         scheduler.close()
     idle = (REGISTRY.get_sample_value(name) or 0.0) - before
     assert idle < elapsed - 0.4, (idle, elapsed)
+
+
+def test_a_stream_of_interactive_requests_never_stops_the_articles(
+    tiny_nllb_ct2_dir: Path,
+) -> None:
+    """Clients that send a new interactive request the moment the last one answers
+    would keep the ordinary batch paused for ever; past the cap on the paused share of
+    time, priority calls run beside it instead, and the article finishes."""
+    engine = CTranslate2Translator(str(tiny_nllb_ct2_dir), threads=1)
+    scheduler = BatchScheduler(engine, priority_window=1.0)
+    stop = threading.Event()
+    answered: list[int] = []
+
+    def client(n: int) -> None:
+        while not stop.is_set():
+            (future,) = scheduler.submit(
+                f"interactive-{n}",
+                [Segment(f"Talks resumed in round {n}.", "en", "az")],
+                priority=True,
+            )
+            future.result(timeout=30)
+            answered.append(n)
+
+    clients = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(4)]
+    try:
+        for thread in clients:
+            thread.start()
+        while len(answered) < 8:  # the stream is flowing
+            time.sleep(0.01)
+        article = scheduler.submit("article", [Segment(t, "en", "fa") for t in sentences("C", 32)])
+        assert all(f.result(timeout=30) for f in article)
+    finally:
+        stop.set()
+        for thread in clients:
+            thread.join(30)
+        scheduler.close()
+    assert len(answered) > 8  # the interactive requests kept being answered meanwhile
