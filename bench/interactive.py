@@ -42,7 +42,7 @@ import httpx
 
 from bench import report
 from bench.articles import BenchArticle, build_articles
-from bench.e2e import ENGINE_BUSY, FINISHED, E2EError, Service, read_counters
+from bench.e2e import FINISHED, E2EError, Service, breakdown, read_counters
 from bench.load import exit_on_sigterm
 from bench.model import NLLB_600M, QUICK, ensure_model
 
@@ -175,7 +175,7 @@ def run_articles(
         "articles": len(ids),
         "seconds": round(seconds, 2),
         "articles_per_min": round(len(ids) / seconds * 60, 3),
-        "engine_busy_seconds": round(after.get(ENGINE_BUSY, 0) - counters.get(ENGINE_BUSY, 0), 2),
+        "engine_busy_seconds": breakdown(counters, after, seconds)["engine_busy_seconds"],
         "priority_engine_seconds": round(
             after.get(PRIORITY_BUSY, 0) - counters.get(PRIORITY_BUSY, 0), 2
         ),

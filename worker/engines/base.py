@@ -123,10 +123,6 @@ class PriorityGate:
         """Whether the calling thread makes priority calls (is inside :meth:`priority`)."""
         return getattr(self._local, "depth", 0) > 0
 
-    @property
-    def held(self) -> bool:
-        return self._holders > 0
-
     def held_seconds(self) -> float:
         """Seconds priority calls have held the gate so far (ordinary calls were paused)."""
         with self._condition:

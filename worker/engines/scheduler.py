@@ -409,12 +409,6 @@ class BatchScheduler:
 
     def _translate_alternatives(self, batch: Batch) -> None:
         started = self._clock()
-        try:
-            self._translate_alternatives_one_by_one(batch)
-        finally:
-            self._count_engine_time(started)
-
-    def _translate_alternatives_one_by_one(self, batch: Batch) -> None:
         for _, segment, future in batch.requests:
             try:
                 (hypotheses,) = self.translator.translate_alternatives(
@@ -424,6 +418,7 @@ class BatchScheduler:
                 future.set_exception(exc)
             else:
                 future.set_result(hypotheses)
+        self._count_engine_time(started)
 
     def _translate_one(self, request: Request) -> None:
         _, segment, future = request
